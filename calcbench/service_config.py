@@ -1,0 +1,146 @@
+"""Settings of one calculator service process, shared by `python -m calculator_rest|grpc`.
+
+Both entry points take the same flags so that `calcbench serve` and Kubernetes start either
+stack the same way. One process serves one service as one replica.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from calcbench.arithmetic import SERVICES
+from calcbench.endpoints import parse_address_list
+
+DOWNSTREAMS = ("multiplication", "division")
+
+
+def default_replica_id() -> str:
+    """`HOSTNAME` (the pod name in Kubernetes), else the host's name."""
+    return os.environ.get("HOSTNAME") or socket.gethostname()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Where one replica listens and whom it calls.
+
+    `port` is the service's shared address (with `reuse_port`, several replicas bind it and the
+    kernel spreads connections among them); `own_port`, when set, is this replica's own address.
+    `downstream` maps multiplication/division to one address (shared) or several (the
+    percentage service then spreads its requests over them, round robin).
+    """
+
+    service: str
+    port: int
+    metrics_port: int
+    host: str = "127.0.0.1"
+    replica_id: str = field(default_factory=lambda: default_replica_id())
+    own_port: int | None = None
+    reuse_port: bool = False
+    downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    server_model: str = "sync"
+
+    def __post_init__(self) -> None:
+        if self.service not in SERVICES:
+            expected = ", ".join(SERVICES)
+            raise ValueError(f"unknown service {self.service!r}; expected one of {expected}")
+        for name in ("port", "metrics_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ValueError(f"--{name.replace('_', '-')} must be a port number (0-65535)")
+        if self.service == "percentage":
+            missing = [d for d in DOWNSTREAMS if not self.downstream.get(d)]
+            if missing:
+                flags = ", ".join(f"--{d}-endpoint or {d.upper()}_ENDPOINT" for d in missing)
+                raise ValueError(f"percentage needs its downstream addresses: {flags}")
+
+    @property
+    def serving_ports(self) -> tuple[int, ...]:
+        """The ports that carry measured traffic (not the metrics port)."""
+        return (self.port,) if self.own_port is None else (self.port, self.own_port)
+
+
+def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Serve one calculator service.")
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("--port", type=int, required=True, help="the service's (shared) port")
+    parser.add_argument("--metrics-port", type=int, required=True, help="Prometheus /metrics port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--replica-id", default=None, help="x-calc-replica (default: HOSTNAME)")
+    parser.add_argument("--own-port", type=int, default=None, help="this replica's own extra port")
+    parser.add_argument(
+        "--reuse-port", action="store_true", help="share --port with other replicas (SO_REUSEPORT)"
+    )
+    for name in DOWNSTREAMS:
+        parser.add_argument(
+            f"--{name}-endpoint",
+            default=os.environ.get(f"{name.upper()}_ENDPOINT"),
+            help=f"host:port[,host:port...] of {name} (percentage only)",
+        )
+    parser.add_argument("--server-model", choices=server_models, default=server_models[0])
+    return parser
+
+
+def parse_service_args(
+    argv: Sequence[str] | None, prog: str, server_models: Sequence[str] = ("default",)
+) -> ServiceConfig:
+    """Parse an entry point's command line; a bad flag exits with a one-line usage error."""
+    parser = _parser(prog, server_models)
+    args = parser.parse_args(argv)
+    try:
+        downstream = {
+            name: tuple(parse_address_list(value))
+            for name in DOWNSTREAMS
+            if (value := getattr(args, f"{name}_endpoint"))
+        }
+        config = ServiceConfig(
+            service=args.service,
+            port=args.port,
+            metrics_port=args.metrics_port,
+            host=args.host,
+            own_port=args.own_port,
+            reuse_port=args.reuse_port,
+            downstream=downstream if args.service == "percentage" else {},
+            server_model=args.server_model,
+            **({"replica_id": args.replica_id} if args.replica_id else {}),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    return config
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError naming `host:port` when something already listens there.
+
+    Binds without SO_REUSEPORT, so a port held by other replicas (which set it) is found too.
+    Port 0 always passes.
+    """
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"port {port} on {host} is already in use") from exc
+
+
+def announce_ready(
+    config: ServiceConfig, port: int, own_port: int | None, metrics_port: int
+) -> None:
+    """Print the one JSON line that tells a supervisor the bound ports (port 0 resolved)."""
+    line = {
+        "event": "ready",
+        "service": config.service,
+        "replica": config.replica_id,
+        "port": port,
+        "own_port": own_port,
+        "metrics_port": metrics_port,
+        "pid": os.getpid(),
+    }
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,100 @@
+"""Prometheus metrics every calculator service exposes, the same for both stacks.
+
+Served on a separate port (`--metrics-port`) so that scraping never mixes with measured traffic.
+Names and labels are a contract (issue 2): `calc_requests_total{service,replica,outcome}`,
+`calc_request_duration_seconds{service,replica}` and `calc_tcp_open_connections{service,replica}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+import psutil
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+#: Server-side outcomes. `malformed` is a request the service could not read (REST 413/422).
+OUTCOMES: Final = ("ok", "invalid_argument", "malformed", "unavailable", "timeout", "server_error")
+
+
+def log_buckets(low: float = 50e-6, high: float = 10.0, per_decade: int = 10) -> tuple[float, ...]:
+    """Log-spaced histogram bounds from `low` to `high` seconds, both included."""
+    bounds: list[float] = []
+    value = low
+    step = 10 ** (1 / per_decade)
+    while value < high * (1 - 1e-9):
+        bounds.append(float(f"{value:.3g}"))
+        value *= step
+    return (*bounds, high)
+
+
+BUCKETS: Final = log_buckets()
+
+
+def established_connections(ports: Iterable[int]) -> int:
+    """This process's established TCP connections whose local port is one of `ports`.
+
+    Counted from the process's own sockets, so replicas sharing a port (SO_REUSEPORT) each
+    count only theirs. The same function serves both stacks.
+    """
+    wanted = set(ports)
+    return sum(
+        1
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.status == psutil.CONN_ESTABLISHED and conn.laddr and conn.laddr.port in wanted
+    )
+
+
+class _ConnectionCollector(Collector):
+    def __init__(self, service: str, replica: str, ports: tuple[int, ...]) -> None:
+        self._labels = [service, replica]
+        self.ports = ports
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "calc_tcp_open_connections",
+            "Established TCP connections on the serving port(s), counted at scrape time.",
+            labels=["service", "replica"],
+        )
+        gauge.add_metric(self._labels, established_connections(self.ports))
+        yield gauge
+
+
+class ServiceMetrics:
+    """The metrics of one replica; `observe` is the only call on the request path."""
+
+    def __init__(self, service: str, replica: str, ports: tuple[int, ...] = ()) -> None:
+        self.registry = CollectorRegistry()
+        requests = Counter(
+            "calc_requests",
+            "Requests served, by outcome.",
+            ["service", "replica", "outcome"],
+            registry=self.registry,
+        )
+        duration = Histogram(
+            "calc_request_duration_seconds",
+            "Time from request received to response ready, in seconds.",
+            ["service", "replica"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # Children bound once: a labels() lookup per request would cost more than the arithmetic.
+        self._counters = {o: requests.labels(service, replica, o) for o in OUTCOMES}
+        self._duration = duration.labels(service, replica)
+        self._connections = _ConnectionCollector(service, replica, ports)
+        self.registry.register(self._connections)
+
+    def set_ports(self, ports: tuple[int, ...]) -> None:
+        """Set the serving ports counted by `calc_tcp_open_connections` (known after bind)."""
+        self._connections.ports = ports
+
+    def observe(self, outcome: str, seconds: float) -> None:
+        self._counters[outcome].inc()
+        self._duration.observe(seconds)
+
+    def serve(self, host: str, port: int) -> int:
+        """Start the /metrics HTTP server in a daemon thread; return the bound port."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return int(server.server_port)
