@@ -13,6 +13,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import parse_address_list
@@ -144,3 +145,14 @@ def announce_ready(
     }
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
+
+
+class RunningService(Protocol):
+    """A started service replica, as both `calculator_rest.server.start` and
+    `calculator_grpc.server.start` return it (ports resolved when 0 was asked)."""
+
+    port: int
+    own_port: int | None
+    metrics_port: int
+
+    def stop(self, grace: float = 1.0) -> None: ...
