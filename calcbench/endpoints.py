@@ -86,3 +86,8 @@ class Endpoints:
             return cls.from_dict(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"cannot read endpoints file {path}: {exc}") from exc
+
+
+def format_address(host: str, port: int) -> str:
+    """`host:port`, with IPv6 hosts in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,96 @@
+"""The `calcbench` command line: parses, calls the library, prints.
+
+Expected failures (a bad flag, a port in use, an unwritable folder) print one line and exit
+non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+try:  # typer >= 0.20 vendors click; older releases use click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
+
+from calcbench.ports import DEFAULT_BASE_PORTS
+from calcbench.serve import serve_until_stopped
+from calcbench.supervisor import StackError, StackSettings
+
+app = typer.Typer(
+    help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Protocol(StrEnum):
+    rest = "rest"
+    grpc = "grpc"
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `error: message` on stderr and return the Exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    protocol: Annotated[Protocol, typer.Argument(help="Which stack to start.")],
+    replicas: Annotated[int, typer.Option(min=1, max=9, help="Replicas per service.")] = 1,
+    host: Annotated[str, typer.Option(help="Address every replica binds.")] = "127.0.0.1",
+    base_port: Annotated[
+        int | None,
+        typer.Option(help="First port of the stack's block (default 8000 REST, 9000 gRPC)."),
+    ] = None,
+    balancing: Annotated[
+        str, typer.Option(help="How percentage reaches its downstreams: shared|round-robin.")
+    ] = "shared",
+    endpoints_file: Annotated[
+        Path | None, typer.Option(help="Write the endpoints JSON here once healthy.")
+    ] = None,
+) -> None:
+    """Start the five services of one stack and run until Ctrl-C or SIGTERM."""
+    try:
+        settings = StackSettings(
+            protocol=protocol.value,
+            replicas=replicas,
+            host=host,
+            base_port=DEFAULT_BASE_PORTS[protocol.value] if base_port is None else base_port,
+            downstream_balancing=balancing,
+        )
+        serve_until_stopped(settings, endpoints_file, console.print)
+    except (ValueError, StackError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    console.print("stopped: every replica has exited")
+
+
+def main() -> None:
+    """Console-script entry point: one-line usage errors instead of click's boxes."""
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        console.print(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except ClickException as exc:
+        err_console.print(
+            f"[red]error:[/red] {exc.format_message()}", highlight=False, soft_wrap=True
+        )
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
