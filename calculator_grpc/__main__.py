@@ -1,0 +1,70 @@
+"""`python -m calculator_grpc SERVICE --port P --metrics-port M [...]`: serve one replica.
+
+Prints one JSON "ready" line (ports resolved) once serving, then runs until SIGTERM or SIGINT and
+shuts down gracefully (exit 0). A port in use is a one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from calcbench.service_config import (
+    ServiceConfig,
+    announce_ready,
+    check_port_free,
+    parse_service_args,
+)
+from calculator_grpc.server import SERVER_MODELS, start
+
+#: Seconds calls in flight get to finish after SIGTERM (Kubernetes then waits 30 s by default).
+SHUTDOWN_GRACE = 2.0
+_EXIT_USAGE = 2
+
+
+def _check_ports(config: ServiceConfig) -> None:
+    """Fail before starting when a port is taken, naming it (grpc's own bind error does not)."""
+    if not config.reuse_port:
+        check_port_free(config.host, config.port)
+    if config.own_port is not None:
+        check_port_free(config.host, config.own_port)
+    check_port_free(config.host, config.metrics_port)
+
+
+def _stop_on_signal() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, installed before serving so none is missed."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_service_args(argv, prog="python -m calculator_grpc", server_models=SERVER_MODELS)
+    stop = _stop_on_signal()
+    try:
+        _check_ports(config)
+        service = start(config)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return _EXIT_USAGE
+    try:
+        announce_ready(config, service.port, service.own_port, service.metrics_port)
+        # Python runs signal handlers in the main thread between waits; the timeout makes sure
+        # the main thread gets there.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop(SHUTDOWN_GRACE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
