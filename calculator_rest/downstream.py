@@ -1,0 +1,117 @@
+"""Percentage's HTTP/1.1 client to the multiplication and division services.
+
+aiohttp, one session with a keep-alive pool created once per process: measured on this
+machine it costs a fraction of httpx's CPU per request (`benchmarks/rest_clients.py`; figures
+in the REST notes), which matters because the percentage service's client work is part of
+what the REST/gRPC comparison measures.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from calcbench.arithmetic import InvalidArgument
+
+#: Per downstream call, connection included. gRPC instead propagates its caller's deadline
+#: (1 s by default in the load generator); HTTP has no standard for that, so a fixed budget.
+DEFAULT_TIMEOUT = 1.0
+#: Kept-alive connections per downstream address; more only under concurrent requests.
+DEFAULT_POOL_SIZE = 100
+#: Below the services' own keep-alive timeout (see `server.py`), so that the client, not the
+#: server, retires an idle connection and no request races a server-side close.
+IDLE_SECONDS = 60.0
+
+_HEADERS = {"Content-Type": "application/json"}
+
+
+class DownstreamError(Exception):
+    """A downstream call failed for a reason other than an invalid argument."""
+
+    status = 502
+    outcome = "unavailable"
+
+
+class DownstreamUnavailable(DownstreamError):
+    """Refused, reset, or an answer that is not the contract's (REST 502)."""
+
+
+class DownstreamTimeout(DownstreamError):
+    """No answer within the timeout (REST 504)."""
+
+    status = 504
+    outcome = "timeout"
+
+
+class Downstream:
+    """Calls a calculator service by name, spreading requests round robin over its addresses.
+
+    `open()` must run on the event loop that will make the calls (the app's lifespan does it).
+    """
+
+    def __init__(
+        self,
+        addresses: Mapping[str, Sequence[str]],
+        timeout: float = DEFAULT_TIMEOUT,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self._targets: dict[str, Iterator[URL]] = {
+            name: itertools.cycle([URL(f"http://{address}/{name}") for address in addrs])
+            for name, addrs in addresses.items()
+        }
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=0, limit_per_host=self.pool_size, keepalive_timeout=IDLE_SECONDS
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(self, service: str, op1: float, op2: float) -> float:
+        """`service`'s result; raise `InvalidArgument` (its 400) or a `DownstreamError`."""
+        if self._session is None:
+            raise RuntimeError("Downstream.open() was not awaited")
+        url = next(self._targets[service])
+        body = orjson.dumps({"op1": op1, "op2": op2})
+        try:
+            async with self._session.post(url, data=body, headers=_HEADERS) as response:
+                status, payload = response.status, await response.read()
+        except TimeoutError as exc:
+            raise DownstreamTimeout(f"{service} timed out after {self.timeout:g} s") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DownstreamUnavailable(f"{service} unavailable: {exc}") from exc
+        return _answer(service, status, payload)
+
+
+def _answer(service: str, status: int, payload: bytes) -> float:
+    """The result of a 200, the `InvalidArgument` of a 400; anything else is unavailable."""
+    if status not in (200, 400):
+        raise DownstreamUnavailable(f"{service} answered HTTP {status}")
+    try:
+        data = orjson.loads(payload)
+        field = data["result"] if status == 200 else data["detail"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        detail = f"{service} answered HTTP {status} with {payload[:80]!r}"
+        raise DownstreamUnavailable(detail) from exc
+    if status == 400:
+        raise InvalidArgument(str(field))
+    if type(field) not in (float, int):
+        raise DownstreamUnavailable(f"{service} answered a result that is not a number")
+    return float(field)

@@ -1,0 +1,118 @@
+"""Serve one REST replica with uvicorn on sockets this module binds.
+
+Binding the sockets here (not in uvicorn) is what lets several replica processes share one
+port with SO_REUSEPORT, the kernel spreading connections among them as a Kubernetes ClusterIP
+Service does, while each replica also listens on a port of its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from calcbench.service_config import ServiceConfig
+from calcbench.telemetry import ServiceMetrics
+from calculator_rest.app import create_app
+
+#: Above the percentage client's idle timeout (downstream.IDLE_SECONDS) and long enough that
+#: the load generator's pooled connections survive the pauses between rounds.
+KEEP_ALIVE_SECONDS = 75
+STARTUP_SECONDS = 10.0
+
+
+@dataclass
+class RestService:
+    """A replica serving in a background thread (a `RunningService`)."""
+
+    port: int
+    own_port: int | None
+    metrics_port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting, let in-flight requests finish for up to `grace` s, then return."""
+        self.server.config.timeout_graceful_shutdown = max(1, round(grace))
+        self.server.should_exit = True
+        self.thread.join(timeout=grace + 5.0)
+
+
+def start(config: ServiceConfig) -> RestService:
+    """Bind, start serving in a background thread, and return once connections are accepted.
+
+    Raises OSError naming the port when one is already in use. Port 0 gets a free port, read
+    back from the returned object.
+    """
+    sockets = [bind(config.host, config.port, config.reuse_port)]
+    try:
+        if config.own_port is not None:
+            sockets.append(bind(config.host, config.own_port, reuse_port=False))
+        ports = tuple(int(sock.getsockname()[1]) for sock in sockets)
+        metrics = ServiceMetrics(config.service, config.replica_id, ports)
+        metrics_port = _serve_metrics(metrics, config.host, config.metrics_port)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    server = uvicorn.Server(_uvicorn_config(config, metrics))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": sockets}, name=f"rest-{config.service}", daemon=True
+    )
+    thread.start()
+    _wait_started(server, thread)
+    own_port = ports[1] if len(ports) > 1 else None
+    return RestService(ports[0], own_port, metrics_port, server, thread)
+
+
+def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A listening TCP socket on `host:port`; OSError names the port when it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"port {port} on {host} is already in use") from exc
+    return sock
+
+
+def _serve_metrics(metrics: ServiceMetrics, host: str, port: int) -> int:
+    try:
+        return metrics.serve(host, port)
+    except OSError as exc:
+        raise OSError(f"port {port} on {host} is already in use") from exc
+
+
+def _uvicorn_config(config: ServiceConfig, metrics: ServiceMetrics) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config, metrics),
+        loop="uvloop",
+        http="httptools",
+        ws="none",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the REST service stopped during startup (see its log)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the REST service did not start within {STARTUP_SECONDS:g} s")
+        time.sleep(0.005)
