@@ -29,7 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
+# Not a terminal: rich would wrap tables at 80 columns; logs and pipes are read whole.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -38,10 +39,22 @@ class Protocol(StrEnum):
     grpc = "grpc"
 
 
+@app.callback()
+def _root() -> None:
+    """REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices."""
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `error: message` on stderr and return the Exit to raise."""
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _base_port(protocol: str, given: int | None) -> int | None:
+    """The documented block by default; `--base-port 0` asks for free ports (None)."""
+    if given is None:
+        return DEFAULT_BASE_PORTS[protocol]
+    return given or None
 
 
 @app.command()
@@ -51,7 +64,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address every replica binds.")] = "127.0.0.1",
     base_port: Annotated[
         int | None,
-        typer.Option(help="First port of the stack's block (default 8000 REST, 9000 gRPC)."),
+        typer.Option(help="First port of the block (default 8000 REST, 9000 gRPC; 0: any free)."),
     ] = None,
     balancing: Annotated[
         str, typer.Option(help="How percentage reaches its downstreams: shared|round-robin.")
@@ -66,7 +79,7 @@ def serve(
             protocol=protocol.value,
             replicas=replicas,
             host=host,
-            base_port=DEFAULT_BASE_PORTS[protocol.value] if base_port is None else base_port,
+            base_port=_base_port(protocol.value, base_port),
             downstream_balancing=balancing,
         )
         serve_until_stopped(settings, endpoints_file, console.print)

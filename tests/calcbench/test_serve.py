@@ -1,0 +1,132 @@
+"""`calcbench serve` as a user runs it: a real subprocess, real services, then Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import httpx
+import psutil
+import pytest
+
+from calcbench.endpoints import Endpoints
+from calculator_grpc.protos.calculator.v1 import calculator_pb2
+from calculator_grpc.rpc import METHOD_PATHS
+
+CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
+
+
+def _wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> Endpoints:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.communicate()}")
+        if path.exists() and path.stat().st_size:
+            return Endpoints.load(path)
+        time.sleep(0.1)
+    raise AssertionError("endpoints file never written")
+
+
+def _call(protocol: str, address: str, service: str, op1: float, op2: float) -> float:
+    if protocol == "rest":
+        reply = httpx.post(f"http://{address}/{service}", json={"op1": op1, "op2": op2})
+        reply.raise_for_status()
+        return float(reply.json()["result"])
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(
+            METHOD_PATHS[service],
+            request_serializer=calculator_pb2.Operands.SerializeToString,
+            response_deserializer=calculator_pb2.Result.FromString,
+        )
+        return float(call(calculator_pb2.Operands(op1=op1, op2=op2), timeout=5).result)
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_serve_answers_and_leaves_nothing_behind(protocol: str, tmp_path: Path) -> None:
+    endpoints_file = tmp_path / "endpoints.json"
+    command = [*CALCBENCH, "serve", protocol, "--base-port", "0", "--replicas", "2"]
+    process = subprocess.Popen(
+        [*command, "--endpoints-file", str(endpoints_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pids: list[int] = []
+    try:
+        endpoints = _wait_for_file(endpoints_file, process)
+        pids = [r.pid for s in endpoints.services.values() for r in s.replicas if r.pid]
+        assert endpoints.protocol == protocol and len(pids) == 10
+        expected = {"addition": 9.0, "subtraction": 3.0, "multiplication": 18.0}
+        expected |= {"division": 2.0, "percentage": 0.18}
+        for service, value in expected.items():
+            shared = endpoints.services[service].address
+            assert _call(protocol, shared, service, 6, 3) == pytest.approx(value)
+            for replica in endpoints.services[service].replicas:
+                assert _call(protocol, replica.address, service, 6, 3) == pytest.approx(value)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "addition-1" in out and "stopped" in out
+    assert not [pid for pid in pids if psutil.pid_exists(pid) and _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        # The documented layout puts addition's shared port at base + 1.
+        result = subprocess.run(
+            [*CALCBENCH, "serve", "rest", "--base-port", str(port - 1)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use"
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_flag_is_one_line() -> None:
+    result = subprocess.run(
+        [*CALCBENCH, "serve", "rest", "--replicas", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--replicas" in result.stderr
+
+
+def test_endpoints_file_is_json(tmp_path: Path) -> None:
+    # The format other tools read: written with the exact keys of the issue.
+    sample = {
+        "protocol": "rest",
+        "services": {
+            "addition": {
+                "address": "127.0.0.1:8001",
+                "replicas": [{"id": "addition-0", "address": "a:1", "metrics": "a:2", "pid": 1}],
+            }
+        },
+    }
+    path = tmp_path / "e.json"
+    Endpoints.from_dict(sample).dump(path)
+    assert json.loads(path.read_text()) == sample
