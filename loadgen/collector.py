@@ -1,0 +1,104 @@
+"""The parent's side of the per-second statistics: merge the workers' seconds, write the time
+series as each second completes, and report progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loadgen.recorder import SecondStats
+from loadgen.rundir import CsvAppender, Row
+from loadgen.stats import Histogram, new_histogram, percentile_ms
+
+TIMESERIES_COLUMNS = ("protocol", "operation", "second", "requests", "errors", "p50_ms", "p99_ms")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, once per completed second (warm-up seconds included)."""
+
+    protocol: str
+    phase: str  # "warmup" or "measure"
+    elapsed: float  # seconds since the start, warm-up included
+    total: float  # warm-up + duration
+    requests: int  # measured so far
+    errors: int  # measured so far
+    rps: float  # in the last second
+    p99_ms: float | None  # measured so far, from the intended send time
+
+
+def timeseries_rows(protocol: str, stats: SecondStats, all_histogram: Histogram) -> list[Row]:
+    """One row per operation that saw requests, then the `all` row (always written)."""
+    rows = [_row(protocol, s, stats, stats.intended.get(s)) for s in sorted(stats.requests)]
+    rows.append(_row(protocol, "all", stats, all_histogram))
+    return rows
+
+
+def _row(protocol: str, operation: str, stats: SecondStats, histogram: Histogram) -> Row:
+    if operation == "all":
+        requests, errors = stats.requests.total(), stats.errors.total()
+    else:
+        requests, errors = stats.requests[operation], stats.errors[operation]
+    p50 = percentile_ms(histogram, 50) if histogram is not None else None
+    p99 = percentile_ms(histogram, 99) if histogram is not None else None
+    return [protocol, operation, stats.second, requests, errors, p50, p99]
+
+
+class Collector:
+    """Merges each second once all `workers` have sent it; seconds complete in order because
+    every worker sends its seconds in order."""
+
+    def __init__(
+        self,
+        protocol: str,
+        workers: int,
+        timeseries: CsvAppender,
+        total_seconds: float,
+        warmup: float,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.workers = workers
+        self.timeseries = timeseries
+        self.total_seconds = total_seconds
+        self.warmup = warmup
+        self.progress = progress
+        self.requests = 0
+        self.errors = 0
+        self.histogram = new_histogram()
+        self._waiting: dict[int, list[SecondStats]] = {}
+
+    def add(self, stats: SecondStats) -> None:
+        parts = self._waiting.setdefault(stats.second, [])
+        parts.append(stats)
+        if len(parts) == self.workers:
+            self._complete(stats.second)
+
+    def close(self) -> None:
+        """Complete the seconds some worker never sent (it stopped early)."""
+        for second in sorted(self._waiting):
+            self._complete(second)
+
+    def _complete(self, second: int) -> None:
+        parts = self._waiting.pop(second)
+        stats = parts[0] if len(parts) == 1 else SecondStats.merge(second, parts)
+        if second >= 0:
+            all_histogram = stats.all_histogram()
+            self.timeseries.write(timeseries_rows(self.protocol, stats, all_histogram))
+            self.requests += stats.requests.total()
+            self.errors += stats.errors.total()
+            self.histogram.add(all_histogram)
+        if self.progress is not None:
+            self.progress(self._progress(stats))
+
+    def _progress(self, stats: SecondStats) -> Progress:
+        return Progress(
+            protocol=self.protocol,
+            phase="measure" if stats.second >= 0 else "warmup",
+            elapsed=min(self.warmup + stats.second + 1, self.total_seconds),
+            total=self.total_seconds,
+            requests=self.requests,
+            errors=self.errors,
+            rps=float(stats.requests.total()),
+            p99_ms=percentile_ms(self.histogram, 99),
+        )

@@ -1,0 +1,75 @@
+"""gRPC over HTTP/2 with grpc.aio: `channels` channels per service, each its own connection.
+
+`calculator_grpc.rpc.channel_target` gives every channel a local subchannel pool (without it
+grpcio would share one connection among identical channels) and, for several addresses, the
+`round_robin` policy. Calls rotate over the channels; the multicallables are bound once, with
+their serializers, so a call costs one `Operands` and one await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+import grpc
+
+from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands
+from calculator_grpc.rpc import channel_target, unary_method
+from loadgen.outcomes import Reply, grpc_outcome
+
+REPLICA_HEADER: Final = "x-calc-replica"
+#: How long `connect` waits for each channel; a server that is down is left to the run, where
+#: its calls count as `unavailable`.
+CONNECT_SECONDS: Final = 3.0
+
+
+class GrpcTarget:
+    """`Target` for the gRPC stack."""
+
+    def __init__(
+        self, addresses: Mapping[str, Sequence[str]], timeout: float, channels: int
+    ) -> None:
+        self._addresses = addresses
+        self._timeout = timeout
+        self._channels_per_service = channels
+        self._channels: list[Any] = []
+        self._methods: dict[str, Iterator[Any]] = {}
+
+    async def connect(self) -> None:
+        for service, addresses in self._addresses.items():
+            target, options = channel_target(list(addresses))
+            channels = [
+                grpc.aio.insecure_channel(target, options=options)
+                for _ in range(self._channels_per_service)
+            ]
+            self._channels += channels
+            self._methods[service] = itertools.cycle([unary_method(c, service) for c in channels])
+        await asyncio.gather(*(_ready(channel) for channel in self._channels))
+
+    async def call(self, service: str, op1: float, op2: float) -> Reply:
+        call = next(self._methods[service])(Operands(op1=op1, op2=op2), timeout=self._timeout)
+        try:
+            response = await call
+        except grpc.aio.AioRpcError as exc:
+            name = exc.code().name
+            return Reply(grpc_outcome(name), name, None, _replica(exc.initial_metadata()))
+        metadata = await call.initial_metadata()
+        return Reply("ok", "OK", response.result, _replica(metadata))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(channel.close() for channel in self._channels))
+
+
+async def _ready(channel: Any) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(channel.channel_ready(), CONNECT_SECONDS)
+
+
+def _replica(metadata: Any) -> str | None:
+    if not metadata:
+        return None
+    value = metadata.get(REPLICA_HEADER)
+    return None if value is None else str(value)
