@@ -141,6 +141,11 @@ def _percentage(
         except DownstreamError as exc:
             observe(exc.outcome, perf_counter() - started)
             await context.abort(exc.status, exc.message)
+        except asyncio.CancelledError:
+            # The caller gave up (its deadline, usually) and grpc.aio cancelled us mid-call; the
+            # sync model would have counted the downstream's deadline instead, so count the same.
+            observe("timeout", perf_counter() - started)
+            raise
         observe("ok", perf_counter() - started)
         return Result(result=result)
 

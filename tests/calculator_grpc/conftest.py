@@ -61,8 +61,9 @@ def channel() -> Iterator[Callable[..., Any]]:
         opened_channel.close()
 
 
-def call(channel: Any, service: str, op1: float, op2: float, timeout: float = 5.0) -> Any:
-    """`(Result, grpc.Call)` of one call; raises grpc.RpcError on a status other than OK."""
+def call(channel: Any, service: str, op1: float, op2: float, timeout: float | None = 5.0) -> Any:
+    """`(Result, grpc.Call)` of one call (`timeout` None: no deadline); raises grpc.RpcError
+    on a status other than OK."""
     method = unary_method(channel, service)
     return method.with_call(Operands(op1=op1, op2=op2), timeout=timeout)
 

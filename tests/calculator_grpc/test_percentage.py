@@ -55,6 +55,15 @@ def test_percentage_goes_through_multiplication_and_division(
     assert requests_total(division.metrics_port) == 1
 
 
+def test_percentage_without_a_caller_deadline_calls_downstream_without_one(
+    serve: StartService, channel: Channel
+) -> None:
+    multiplication, division = serve("multiplication"), serve("division")
+    percentage = _percentage(serve, [_address(multiplication)], [_address(division)])
+    result, _ = call(channel(percentage.port), "percentage", -200, 0.5, timeout=None)
+    assert result.result == -1.0
+
+
 def test_round_robin_spreads_requests_over_downstream_replicas(
     serve: StartService, channel: Channel
 ) -> None:
