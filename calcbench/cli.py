@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 try:  # typer >= 0.20 vendors click; older releases use click itself
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
 
+from calcbench.console import console, fail
 from calcbench.ports import DEFAULT_BASE_PORTS
+from calcbench.run_command import run
 from calcbench.serve import serve_until_stopped
 from calcbench.supervisor import StackError, StackSettings
+from loadgen.cli import load
 
 app = typer.Typer(
     help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
@@ -29,9 +31,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Not a terminal: rich would wrap tables at 80 columns; logs and pipes are read whole.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
 
 
 class Protocol(StrEnum):
@@ -42,12 +41,6 @@ class Protocol(StrEnum):
 @app.callback()
 def _root() -> None:
     """REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices."""
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print `error: message` on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _base_port(protocol: str, given: int | None) -> int | None:
@@ -88,6 +81,10 @@ def serve(
     console.print("stopped: every replica has exited")
 
 
+app.command("run")(run)
+app.command("load")(load)
+
+
 def main() -> None:
     """Console-script entry point: one-line usage errors instead of click's boxes."""
     try:
@@ -96,10 +93,7 @@ def main() -> None:
         console.print(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except ClickException as exc:
-        err_console.print(
-            f"[red]error:[/red] {exc.format_message()}", highlight=False, soft_wrap=True
-        )
-        sys.exit(exc.exit_code)
+        sys.exit(fail(exc.format_message(), exc.exit_code).exit_code)
     except typer.Abort:
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

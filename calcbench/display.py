@@ -1,0 +1,67 @@
+"""How `calcbench run` shows its progress: a live line on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from calcbench.plan import Phase
+from loadgen import LoadResult, Progress
+
+
+def describe(snapshot: Progress) -> str:
+    """One progress line from the load generator's progress snapshot."""
+    p99 = "-" if snapshot.p99_ms is None else f"{snapshot.p99_ms:.2f} ms"
+    return (
+        f"{snapshot.phase:<7} {snapshot.elapsed:5.1f}/{snapshot.total:.0f}s  "
+        f"{snapshot.rps:7.1f} rps  {snapshot.errors} errors  p99 {p99}"
+    )
+
+
+class ConsoleDisplay:
+    """A `RunDisplay` on a rich console; plain, rate-limited lines when not a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._live: Live | None = None
+        self._phase = ""
+        self._last_plain = 0.0
+
+    def status(self, message: str) -> None:
+        self._stop_live()
+        self.console.print(f"[bold]calcbench[/bold] {message}")
+
+    def phase_started(self, phase: Phase, number: int, total: int) -> None:
+        self._stop_live()
+        self._phase = (
+            f"[{number}/{total}] {phase.protocol:<4} {phase.balancing:<11} round {phase.round}"
+        )
+        if self.console.is_terminal:
+            self._live = Live(Text(self._phase), console=self.console, transient=True)
+            self._live.start()
+        else:
+            self.console.print(self._phase)
+
+    def progress(self, snapshot: Progress) -> None:
+        line = f"{self._phase}  {describe(snapshot)}"
+        if self._live is not None:
+            self._live.update(Text(line))
+        elif time.monotonic() - self._last_plain >= 5:
+            self._last_plain = time.monotonic()
+            self.console.print(line, highlight=False)
+
+    def phase_finished(self, phase: Phase, result: LoadResult) -> None:
+        self._stop_live()
+        state = "interrupted" if result.interrupted else "done"
+        self.console.print(
+            f"{self._phase}  {state}: {result.requests} requests, {result.errors} errors",
+            highlight=False,
+        )
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

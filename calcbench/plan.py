@@ -1,0 +1,65 @@
+"""What `calcbench run` does, as data: settings and the ordered list of phases (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from loadgen.settings import LoadSettings
+
+PROTOCOL_ORDER: Final = ("rest", "grpc")
+SCENARIOS: Final = ("default", "balancing")
+MODES: Final = ("shared", "round-robin")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One comparison run. `load` is the workload; its protocol and balancing are set per phase."""
+
+    load: LoadSettings
+    out_dir: Path
+    rounds: int = 3
+    replicas: int = 1
+    scenario: str = "default"
+    balancing_modes: tuple[str, ...] = ("shared",)
+    host: str = "127.0.0.1"
+    server_model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError("--rounds must be at least 1")
+        if not 1 <= self.replicas <= 9:
+            raise ValueError("--replicas must be between 1 and 9")
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"--scenario must be one of {', '.join(SCENARIOS)}")
+        unknown = set(self.balancing_modes) - set(MODES)
+        if unknown or not self.balancing_modes:
+            raise ValueError(f"balancing modes must be among {', '.join(MODES)}")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One measured stretch: one protocol, one balancing mode, in one round."""
+
+    round: int
+    protocol: str
+    balancing: str
+
+    @property
+    def name(self) -> str:
+        return f"r{self.round}-{self.protocol}-{self.balancing}"
+
+
+def plan_phases(settings: RunSettings) -> list[Phase]:
+    """Every phase in run order, grouped by balancing mode (the stacks restart between modes).
+
+    Within a mode the protocols alternate which goes first from round to round, so a drift of
+    the machine over time (heat, a noisy neighbour) hits both sides alike.
+    """
+    phases = []
+    for mode in settings.balancing_modes:
+        for number in range(1, settings.rounds + 1):
+            order = PROTOCOL_ORDER if number % 2 else PROTOCOL_ORDER[::-1]
+            phases += [Phase(number, protocol, mode) for protocol in order]
+    return phases

@@ -1,0 +1,108 @@
+"""`calcbench run`: both stacks, the same seeded workload, alternating rounds, one run directory.
+
+The orchestration only: what a phase measures is in `calcbench.phase`, what the numbers mean
+is in `analysis`, which reads the run directory this writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from calcbench.phase import run_phase
+from calcbench.plan import PROTOCOL_ORDER, Phase, RunSettings, plan_phases
+from calcbench.record import RunRecord
+from calcbench.supervisor import Stack, StackSettings
+from loadgen import LoadResult, Progress
+
+
+class RunDisplay(Protocol):
+    """What the run tells the person watching it (a terminal, or plain log lines)."""
+
+    def status(self, message: str) -> None: ...
+
+    def phase_started(self, phase: Phase, number: int, total: int) -> None: ...
+
+    def progress(self, snapshot: Progress) -> None: ...
+
+    def phase_finished(self, phase: Phase, result: LoadResult) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    partial: bool = True
+    completed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[str, Stack]]:
+    """Both stacks running, percentage's downstream calls following `mode`; always stopped."""
+    with contextlib.ExitStack() as exits:
+        stacks = {}
+        for protocol in PROTOCOL_ORDER:
+            stack_settings = StackSettings(
+                protocol=protocol,
+                replicas=settings.replicas,
+                host=settings.host,
+                downstream_balancing=mode,
+                server_model=settings.server_model if protocol == "grpc" else None,
+                log_dir=log_dir,
+            )
+            stacks[protocol] = exits.enter_context(Stack(stack_settings))
+        yield stacks
+
+
+def _phase_warnings(result: LoadResult) -> list[str]:
+    return list(result.warnings)
+
+
+def _run_mode(
+    settings: RunSettings,
+    mode: str,
+    phases: list[Phase],
+    record: RunRecord,
+    display: RunDisplay,
+    outcome: RunOutcome,
+) -> None:
+    display.status(f"starting both stacks ({settings.replicas} replica(s), balancing {mode})")
+    with _stacks(settings, mode, record.dir / "logs") as stacks:
+        for phase in phases:
+            number = len(outcome.completed) + 1
+            display.phase_started(phase, number, len(plan_phases(settings)))
+            endpoints = stacks[phase.protocol].endpoints
+            assert endpoints is not None  # a started stack has its endpoints
+            load = replace(settings.load, balancing=phase.balancing)
+            result = run_phase(load, endpoints, record.phase_dir(phase), display.progress)
+            warnings = _phase_warnings(result)
+            record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
+            outcome.warnings += [f"{phase.name}: {w}" for w in warnings]
+            display.phase_finished(phase, result)
+            if result.interrupted:
+                raise KeyboardInterrupt
+            outcome.completed.append(phase.name)
+        display.status("stopping both stacks")
+
+
+def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
+    """Run every phase; on Ctrl-C/SIGTERM keep what was measured and mark the run partial.
+
+    Raises OSError (unwritable folder) and StackError (a port in use, a service that never
+    became healthy) with one-line messages; every started process is stopped either way.
+    """
+    record = RunRecord(settings)
+    outcome = RunOutcome(out_dir=record.dir)
+    try:
+        for mode, group in itertools.groupby(plan_phases(settings), key=lambda p: p.balancing):
+            _run_mode(settings, mode, list(group), record, display, outcome)
+        outcome.partial = False
+    except KeyboardInterrupt:
+        display.status("interrupted: keeping what was measured")
+    finally:
+        record.finish(outcome.partial)
+    return outcome

@@ -1,0 +1,110 @@
+"""`calcbench run`: the whole comparison in one command (the README's first command)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from calcbench.console import console, fail
+from calcbench.display import ConsoleDisplay
+from calcbench.plan import RunSettings
+from calcbench.run import RunOutcome, run_comparison
+from calcbench.supervisor import StackError
+from loadgen.options import load_options, settings_from_options
+
+
+class Scenario(StrEnum):
+    default = "default"
+    balancing = "balancing"
+
+
+class ServerModel(StrEnum):
+    sync = "sync"
+    aio = "aio"
+
+
+def _sigterm_as_sigint(signum: int, frame: FrameType | None) -> None:
+    # One interrupt path: SIGTERM is handled exactly like Ctrl-C (keep what was measured).
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _default_out() -> Path:
+    return Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@load_options(exclude=("protocol", "endpoints_file", "endpoint", "out"))
+def run(
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Rounds; each is one REST and one gRPC phase.")
+    ] = 3,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=9, help="Replicas per service (default 1; 2 with --scenario balancing)."
+        ),
+    ] = None,
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            help="balancing: shared vs round-robin, both in one run (the post's L4 test)."
+        ),
+    ] = Scenario.default,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default results/<UTC timestamp>).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address the services bind.")] = "127.0.0.1",
+    grpc_server_model: Annotated[
+        ServerModel | None,
+        typer.Option(help="gRPC server model (default: the service's own default)."),
+    ] = None,
+    **options: Any,
+) -> None:
+    """Start both stacks, run the same seeded workload against each in alternating rounds,
+    and write CSVs, charts and a report into one run directory."""
+    try:
+        load = settings_from_options(options, protocol="rest")
+        balancing = scenario is Scenario.balancing
+        settings = RunSettings(
+            load=load,
+            out_dir=out or _default_out(),
+            rounds=rounds,
+            replicas=replicas or (2 if balancing else 1),
+            scenario=scenario.value,
+            balancing_modes=("shared", "round-robin") if balancing else (load.balancing,),
+            host=host,
+            server_model=grpc_server_model.value if grpc_server_model else None,
+        )
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from exc
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    try:
+        outcome = run_comparison(settings, ConsoleDisplay(console))
+    except (StackError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _report(outcome)
+    if outcome.partial:
+        raise typer.Exit(130)
+
+
+def _report(outcome: RunOutcome) -> None:
+    """Build the reports from what completed and print the tables."""
+    from analysis.console import print_run_summary
+
+    from analysis import build_report
+
+    if not outcome.completed:
+        console.print(f"no phase completed; raw measurements kept in {outcome.out_dir}")
+        return
+    build_report(outcome.out_dir)
+    print_run_summary(outcome.out_dir, console)
+    state = "partial run (interrupted)" if outcome.partial else "run complete"
+    console.print(f"[bold]{state}[/bold]: report in {outcome.out_dir / 'report.html'}")
