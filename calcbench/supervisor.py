@@ -88,6 +88,7 @@ class Stack:
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self._children: list[_Child] = []
+        self._ports: PortPlan = {}
         self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Stack:
@@ -106,14 +107,26 @@ class Stack:
 
     def start(self) -> Endpoints:
         """Start every replica, wait until all are ready and healthy; stop all on failure."""
-        ports = plan_ports(self.settings)
+        self.spawn()
+        return self.wait_started()
+
+    def spawn(self) -> None:
+        """Launch every replica without waiting (so several stacks can boot side by side)."""
+        self._ports = plan_ports(self.settings)
         try:
-            self._check_free(ports)
+            self._check_free(self._ports)
             for service in SERVICES:
-                for index, replica_ports in enumerate(ports[service]):
-                    self._spawn(service, index, replica_ports, ports)
+                for index, replica_ports in enumerate(self._ports[service]):
+                    self._spawn(service, index, replica_ports, self._ports)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_started(self) -> Endpoints:
+        """Wait until every spawned replica is ready and healthy; stop all on failure."""
+        try:
             self._wait_ready()
-            self.endpoints = self._endpoints(ports)
+            self.endpoints = self._endpoints(self._ports)
             self._wait_healthy(self.endpoints)
         except BaseException:
             self.stop()

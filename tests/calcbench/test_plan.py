@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calcbench.plan import Phase, RunSettings, plan_phases
+from loadgen import LoadSettings
+
+
+def _settings(**changes: object) -> RunSettings:
+    return RunSettings(load=LoadSettings(), out_dir=Path("unused"), **changes)  # type: ignore[arg-type]
+
+
+def test_protocols_alternate_which_goes_first() -> None:
+    names = [p.name for p in plan_phases(_settings(rounds=3))]
+    assert names == [
+        "r1-rest-shared",
+        "r1-grpc-shared",
+        "r2-grpc-shared",
+        "r2-rest-shared",
+        "r3-rest-shared",
+        "r3-grpc-shared",
+    ]
+
+
+def test_balancing_groups_phases_by_mode() -> None:
+    phases = plan_phases(_settings(rounds=2, balancing_modes=("shared", "round-robin")))
+    assert [p.balancing for p in phases] == ["shared"] * 4 + ["round-robin"] * 4
+    # Each mode has every protocol in every round, once.
+    for mode in ("shared", "round-robin"):
+        pairs = sorted((p.round, p.protocol) for p in phases if p.balancing == mode)
+        assert pairs == [(1, "grpc"), (1, "rest"), (2, "grpc"), (2, "rest")]
+    assert Phase(1, "grpc", "round-robin").name == "r1-grpc-round-robin"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rounds": 0}, "--rounds"),
+        ({"replicas": 10}, "--replicas"),
+        ({"scenario": "chaos"}, "--scenario"),
+        ({"balancing_modes": ("ewma",)}, "balancing modes"),
+        ({"balancing_modes": ()}, "balancing modes"),
+    ],
+)
+def test_bad_settings(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _settings(**changes)
