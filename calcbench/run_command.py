@@ -69,7 +69,9 @@ def run(
     """Start both stacks, run the same seeded workload against each in alternating rounds,
     and write CSVs, charts and a report into one run directory."""
     try:
-        load = settings_from_options(options, protocol="rest")
+        # The post's shape: one connection per service per protocol, unless asked otherwise.
+        pooled = {} if options.get("connections") is not None else {"connections": 1}
+        load = settings_from_options(options, protocol="rest", **pooled)
         balancing = scenario is Scenario.balancing
         settings = RunSettings(
             load=load,
