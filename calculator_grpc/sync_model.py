@@ -38,37 +38,40 @@ class SyncServer:
     port: int
     own_port: int | None
     server: Any
+    executor: ThreadPoolExecutor
     channels: list[Any]
 
     def stop(self, grace: float = 1.0) -> None:
         self.server.stop(grace).wait()
+        self.close()
+
+    def close(self) -> None:
+        """Release what the server does not own: downstream channels and the thread pool."""
         for channel in self.channels:
             channel.close()
+        self.executor.shutdown(wait=False)
 
 
 def start(config: ServiceConfig, metrics: ServiceMetrics) -> SyncServer:
     """Build, bind and start the server for `config.service`."""
     workers = WORKERS.get(config.service, DEFAULT_WORKERS)
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{config.service}"),
-        options=wiring.server_options(config),
-    )
-    channels: list[Any] = []
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{config.service}")
+    server = grpc.server(executor, options=wiring.server_options(config))
+    started = SyncServer(0, None, server, executor, [])
     if config.service == "percentage":
-        behaviour = _percentage(config, metrics, channels)
+        behaviour = _percentage(config, metrics, started.channels)
     else:
         behaviour = _arithmetic(config, metrics)
     wiring.register(server, config.service, wiring.unary_handler(behaviour))
     _add_health(server, config.service)
     wiring.add_reflection(server, config.service)
     try:
-        port, own_port = wiring.bind(server, config)
+        started.port, started.own_port = wiring.bind(server, config)
     except OSError:
-        for channel in channels:
-            channel.close()
+        started.close()
         raise
     server.start()
-    return SyncServer(port, own_port, server, channels)
+    return started
 
 
 def _add_health(server: Any, service: str) -> None:

@@ -13,7 +13,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from calcbench.service_config import ServiceConfig, check_port_free
 from calculator_grpc.rpc import SERVICE_NAMES
+from calculator_grpc.server import start
 from tests.calculator_grpc.conftest import StartService, call, rpc_error
 
 Channel = Callable[..., Any]
@@ -112,3 +114,13 @@ def test_replicas_share_a_port_only_with_reuse_port(serve: StartService, channel
     assert second.port == first.port
     with pytest.raises(OSError, match="cannot listen"):
         serve("addition", port=first.port)
+
+
+def test_stop_releases_every_port(model: str) -> None:
+    config = ServiceConfig("addition", port=0, metrics_port=0, own_port=0, server_model=model)
+    replica = start(config)
+    ports = (replica.port, replica.own_port, replica.metrics_port)
+    replica.stop(0)
+    for port in ports:
+        assert port is not None
+        check_port_free("127.0.0.1", port)
