@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from calcbench.arithmetic import SERVICES
 from tests.k8s.manifests import (
     LOADGEN,
     NAMESPACES,
@@ -195,8 +196,17 @@ def test_loadgen_script_is_valid_bash(tmp_path: Path) -> None:
 def test_loadgen_script_has_every_setting_it_reads() -> None:
     docs = render(overlay("unmeshed"))
     loadgen = by_kind(docs, "Deployment", NAMESPACES["rest"])[LOADGEN]
-    read = set(re.findall(r"\$\{?([A-Z][A-Z_]+)", loadgen_script()))
-    assert read - set(env_from_config_maps(docs, loadgen)) == set()
+    script = loadgen_script()
+    read = set(re.findall(r"\$\{?([A-Z][A-Z_]+)", script))
+    for arithmetic in re.findall(r"\(\((.*?)\)\)", script):  # names need no $ in (( ))
+        read |= set(re.findall(r"\b[A-Z][A-Z_]+\b", arithmetic))
+    assigned = set(re.findall(r"^(?:readonly )?([A-Z][A-Z_]+)=", script, re.MULTILINE))
+    (services,) = re.findall(r"^readonly SERVICES=\((.*)\)$", script, re.MULTILINE)
+    assert services.split() == list(SERVICES)
+    read |= {f"{service.upper()}_ENDPOINT" for service in services.split()}
+    assert {"LOAD_PROTOCOL", "LOAD_RATE", "SETTLE_SECONDS"} <= read
+    provided = set(env_from_config_maps(docs, loadgen)) | {"BASH_SOURCE"}
+    assert read - assigned - provided == set()
 
 
 def test_calcbench_load_accepts_the_flags_the_script_passes() -> None:
