@@ -1,0 +1,68 @@
+"""HDR histograms and tallies: exact merges across workers, lossless trips between processes."""
+
+from __future__ import annotations
+
+import random
+
+from loadgen.stats import (
+    HIGHEST_US,
+    Tally,
+    decode,
+    encode,
+    latency_ms,
+    merged,
+    new_histogram,
+    to_us,
+)
+
+
+def test_merge_across_workers_is_exact() -> None:
+    """Values recorded by 4 'workers' and merged give bucket-for-bucket the histogram of one
+    worker recording them all, so every percentile is the same."""
+    rng = random.Random(1)
+    values = [int(rng.lognormvariate(7, 1.2)) + 1 for _ in range(20_000)]
+    single = new_histogram()
+    workers = [new_histogram() for _ in range(4)]
+    for i, value in enumerate(values):
+        single.record_value(value)
+        workers[i % 4].record_value(value)
+    # Through the wire encoding, as worker processes send them.
+    total = merged(decode(encode(h)) for h in workers)
+    assert total.get_total_count() == single.get_total_count() == len(values)
+    assert total.equals(single)
+    assert latency_ms(total) == latency_ms(single)
+
+
+def test_latency_summary_in_milliseconds() -> None:
+    histogram = new_histogram()
+    for us in range(1, 1001):  # 1 us .. 1 ms
+        histogram.record_value(us)
+    summary = latency_ms(histogram)
+    assert summary["p50"] == 0.5
+    assert summary["p99"] == 0.99
+    assert summary["max"] == 1.0
+    assert summary["mean"] is not None and abs(summary["mean"] - 0.5005) < 0.001
+    assert set(latency_ms(new_histogram()).values()) == {None}
+
+
+def test_to_us_clamps_into_the_histogram() -> None:
+    assert to_us(0.0012345) == 1234
+    assert to_us(-0.001) == 0
+    assert to_us(1e9) == HIGHEST_US
+
+
+def test_tally_adds_and_survives_the_wire() -> None:
+    a, b = Tally(), Tally()
+    a.histogram("intended", "addition").record_value(100)
+    a.histogram("actual", "addition").record_value(90)
+    a.outcomes[("addition", "ok", "200", False)] += 3
+    b.outcomes[("division", "invalid_argument", "400", True)] += 2
+    b.outcomes[("addition", "ok", "200", False)] += 1
+    b.replicas[("addition", "addition-1")] += 4
+    total = Tally.from_wire(a.to_wire())
+    total.add(Tally.from_wire(b.to_wire()))
+    assert total.requests() == 6 and total.ok() == 4
+    assert total.requests("division") == 2 and total.ok("division") == 0
+    assert total.replicas == {("addition", "addition-1"): 4}
+    assert total.intended["addition"].get_total_count() == 1
+    assert total.actual["addition"].get_max_value() == 90
