@@ -17,13 +17,14 @@ from calcbench.service_config import (
     check_port_free,
     parse_service_args,
 )
+from calculator_rest.app import SERVER_MODELS
 from calculator_rest.server import start
 
 GRACE_SECONDS = 2.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_service_args(argv, prog="python -m calculator_rest")
+    config = parse_service_args(argv, prog="python -m calculator_rest", server_models=SERVER_MODELS)
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _sig, _frame: stopping.set())

@@ -1,62 +1,72 @@
 """The FastAPI application of one calculator service replica (one service per process).
 
 `POST /<service>` takes `{"op1": number, "op2": number}` and answers `{"result": number}`;
-the arithmetic is `calcbench.arithmetic`'s, so this module only maps HTTP to it and back.
+the arithmetic is `calcbench.arithmetic`'s, so this module only wires HTTP to it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from time import perf_counter
-from typing import Any
+from typing import Any, Final
 
-import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
-from calcbench.arithmetic import InvalidArgument, check_operands, check_result, compute
+from calcbench.arithmetic import check_operands, check_result, compute
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
-from calculator_rest.downstream import Downstream, DownstreamError
-from calculator_rest.guard import MAX_BODY_BYTES, BodyTooLarge, Guard
-from calculator_rest.operands import ErrorDetail, MalformedBody, Operands, Result, parse_operands
+from calculator_rest.downstream import Downstream
+from calculator_rest.endpoint import JSON, Calculate, Endpoint, Shortcut
+from calculator_rest.guard import Guard
+from calculator_rest.operands import ErrorDetail, Operands, Result
 
-Calculate = Callable[[float, float], Awaitable[float]]
-logger = logging.getLogger(__name__)
-JSON = "application/json"
+#: `lean` (default): the calculator route skips FastAPI's request handling; `fastapi`: it
+#: goes through it like any route. Same contract, measured cost apart.
+SERVER_MODELS: Final = ("lean", "fastapi")
+#: FastAPI's native OpenTelemetry hooks off: the service's metrics are its Prometheus ones, and
+#: checking for configured providers costs more per request than the arithmetic.
+NO_TELEMETRY: Final[TelemetryConfig] = {"tracing": False, "metrics": False, "logs": False}
 
 
-class GuardedFastAPI(FastAPI):
-    """FastAPI with `Guard` outside all its layers, so even its own 404/500 carry the header."""
+class CalculatorApp(FastAPI):
+    """FastAPI wrapped in `Guard`, outside all its layers so that even its own 404s and 500s
+    carry the replica header; in the `lean` model the calculator route is a `Shortcut`."""
 
-    def __init__(self, *, replica: str, **kwargs: Any) -> None:
+    def __init__(self, *, replica: str, shortcut: tuple[str, ASGIApp] | None, **kwargs: Any):
         self.replica = replica
+        self.shortcut = shortcut
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Guard(super().build_middleware_stack(), self.replica, MAX_BODY_BYTES)
+        app = super().build_middleware_stack()
+        if self.shortcut is not None:
+            app = Shortcut(app, *self.shortcut)
+        return Guard(app, self.replica)
 
 
 def create_app(
     config: ServiceConfig, metrics: ServiceMetrics, downstream: Downstream | None = None
 ) -> FastAPI:
     """The app for `config.service`. Percentage calls `downstream` (by default a `Downstream`
-    over `config.downstream`), opened and closed by the app's lifespan."""
+    over `config.downstream`), which the app's lifespan opens and closes."""
     if config.service == "percentage" and downstream is None:
         downstream = Downstream(config.downstream)
-    calculate = _percentage(downstream) if config.service == "percentage" else _local(config)
-    app = GuardedFastAPI(
+    endpoint = Endpoint(_calculation(config.service, downstream), metrics)
+    path = f"/{config.service}"
+    app = CalculatorApp(
         replica=config.replica_id,
+        shortcut=None if config.server_model == "fastapi" else (path, endpoint),
         title=f"calcbench {config.service}",
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan(downstream),
+        telemetry=NO_TELEMETRY,
     )
     app.add_api_route(
-        f"/{config.service}",
-        _endpoint(calculate, metrics),
+        path,
+        endpoint.fastapi,
         methods=["POST"],
         summary=f"{config.service.capitalize()} of op1 and op2",
         openapi_extra={"requestBody": _request_body()},
@@ -67,54 +77,22 @@ def create_app(
     return app
 
 
-def _local(config: ServiceConfig) -> Calculate:
-    service = config.service
+def _calculation(service: str, downstream: Downstream | None) -> Calculate:
+    if service != "percentage":
 
-    async def calculate(op1: float, op2: float) -> float:
-        return compute(service, op1, op2)
+        async def local(op1: float, op2: float) -> float:
+            return compute(service, op1, op2)
 
-    return calculate
-
-
-def _percentage(downstream: Downstream | None) -> Calculate:
+        return local
     if downstream is None:
         raise ValueError("percentage needs a downstream client")
 
-    async def calculate(op1: float, op2: float) -> float:
+    async def percentage(op1: float, op2: float) -> float:
         check_operands(op1, op2)
         product = await downstream.call("multiplication", op1, op2)
         return check_result(await downstream.call("division", product, 100.0))
 
-    return calculate
-
-
-def _endpoint(calculate: Calculate, metrics: ServiceMetrics) -> Callable[..., Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        started = perf_counter()
-        try:
-            op1, op2 = parse_operands(await request.body())
-            result = await calculate(op1, op2)
-        except InvalidArgument as exc:
-            outcome, response = "invalid_argument", _error(400, str(exc))
-        except MalformedBody as exc:
-            outcome, response = "malformed", _error(422, str(exc))
-        except BodyTooLarge as exc:
-            outcome, response = "malformed", _error(413, exc.detail)
-        except DownstreamError as exc:
-            outcome, response = exc.outcome, _error(exc.status, str(exc))
-        except Exception:
-            logger.exception("unexpected error")
-            outcome, response = "server_error", _error(500, "internal server error")
-        else:
-            outcome, response = "ok", Response(orjson.dumps({"result": result}), media_type=JSON)
-        metrics.observe(outcome, perf_counter() - started)
-        return response
-
-    return endpoint
-
-
-def _error(status: int, detail: str) -> Response:
-    return Response(orjson.dumps({"detail": detail}), status_code=status, media_type=JSON)
+    return percentage
 
 
 async def _healthz() -> Response:
@@ -136,9 +114,8 @@ def _lifespan(downstream: Downstream | None) -> Callable[[FastAPI], Any]:
 
 
 def _request_body() -> dict[str, Any]:
-    # The body is parsed by hand (cheaper); the model still documents it.
-    schema = Operands.model_json_schema()
-    return {"required": True, "content": {JSON: {"schema": schema}}}
+    # The body is parsed by hand (cheaper); the model only documents it.
+    return {"required": True, "content": {JSON: {"schema": Operands.model_json_schema()}}}
 
 
 def _responses(service: str) -> dict[int | str, dict[str, Any]]:

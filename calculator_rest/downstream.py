@@ -37,7 +37,13 @@ class DownstreamError(Exception):
 
 
 class DownstreamUnavailable(DownstreamError):
-    """Refused, reset, or an answer that is not the contract's (REST 502)."""
+    """Refused or reset (REST 502)."""
+
+
+class DownstreamFailed(DownstreamError):
+    """An answer outside the contract (a 5xx, a body that is not JSON): 502, a server error."""
+
+    outcome = "server_error"
 
 
 class DownstreamTimeout(DownstreamError):
@@ -101,17 +107,16 @@ class Downstream:
 
 
 def _answer(service: str, status: int, payload: bytes) -> float:
-    """The result of a 200, the `InvalidArgument` of a 400; anything else is unavailable."""
+    """The result of a 200, the `InvalidArgument` of a 400; anything else is a failure."""
     if status not in (200, 400):
-        raise DownstreamUnavailable(f"{service} answered HTTP {status}")
+        raise DownstreamFailed(f"{service} failed: HTTP {status}")
     try:
         data = orjson.loads(payload)
         field = data["result"] if status == 200 else data["detail"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        detail = f"{service} answered HTTP {status} with {payload[:80]!r}"
-        raise DownstreamUnavailable(detail) from exc
+        raise DownstreamFailed(f"{service} failed: HTTP {status} {payload[:80]!r}") from exc
     if status == 400:
         raise InvalidArgument(str(field))
     if type(field) not in (float, int):
-        raise DownstreamUnavailable(f"{service} answered a result that is not a number")
+        raise DownstreamFailed(f"{service} failed: its result is not a number")
     return float(field)
