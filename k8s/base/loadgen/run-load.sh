@@ -15,10 +15,12 @@ endpoint_of() {
 
 # A ClusterIP Service without ready pods refuses connections, so a connection that opens means
 # the service is up. (Under Linkerd the local proxy accepts at once; the warm-up covers that.)
+# `timeout` bounds a connect that hangs instead (a dropped SYN) to about a second a try.
 wait_for() {
   local host=${1%:*} port=${1##*:}
   for _ in $(seq 1 "$WAIT_SECONDS"); do
-    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    # shellcheck disable=SC2016 # $0 and $1 are the inner shell's arguments
+    if timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null; then
       return 0
     fi
     sleep 1
