@@ -1,0 +1,219 @@
+"""Chart drawing: each function draws one picture onto an Axes it is given, and returns nothing.
+
+No figure creation, no files: `figures` lays the axes out and `report` saves them. Protocol
+colours come from `style`, so REST and gRPC look the same in every chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter
+
+from analysis import hdr
+from analysis.hdr import Dist
+from analysis.style import BALANCING_STYLES, OPERATIONS, PROTOCOLS, color, label, ordered
+
+
+def log_axis(ax: Axes) -> None:
+    """A log y axis labelled 0.5, 1, 2 rather than 5x10^-1."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+
+
+def _two_and_five(value: float, _position: object = None) -> str:
+    """Minor log ticks labelled at 2x and 5x each decade only, so labels never crowd."""
+    if value <= 0:
+        return ""
+    mantissa = round(value / 10 ** np.floor(np.log10(value)))
+    return f"{value:g}" if mantissa in (2, 5) else ""
+
+
+def service_rows(services: pd.DataFrame) -> pd.DataFrame:
+    """One row per protocol x balancing x service: the `all` row when there are replicas."""
+    single = ~services.duplicated(["protocol", "balancing", "service"], keep=False)
+    return services[(services["replica"] == "all") | single]
+
+
+def grouped_bars(
+    ax: Axes,
+    frame: pd.DataFrame,
+    category: str,
+    value: str,
+    fmt: Callable[[float], str] | None = None,
+) -> None:
+    """Bars of `value` per `category`, one bar per protocol side by side, coloured by protocol."""
+    categories = ordered(frame[category].astype(str), (*OPERATIONS, "all"))
+    protocols = ordered(frame["protocol"].astype(str), PROTOCOLS)
+    width = 0.8 / max(len(protocols), 1)
+    x = np.arange(len(categories))
+    for i, protocol in enumerate(protocols):
+        values = frame[frame["protocol"] == protocol].set_index(category)[value]
+        heights = [float(values.get(c, np.nan)) for c in categories]
+        bars = ax.bar(
+            x + (i - (len(protocols) - 1) / 2) * width,
+            heights,
+            width,
+            color=color(protocol),
+            label=label(protocol),
+        )
+        if fmt is not None:
+            ax.bar_label(bars, [fmt(h) if np.isfinite(h) else "" for h in heights], fontsize=7)
+    ax.set_xticks(x, categories, rotation=20, ha="right")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot_rps_per_service(services: pd.DataFrame, ax: Axes) -> None:
+    grouped_bars(ax, service_rows(services), "service", "rps", lambda v: f"{v:.1f}")
+    ax.set_ylabel("requests per second (server side)")
+    ax.set_title("Requests per second per service")
+
+
+def plot_success_per_service(services: pd.DataFrame, ax: Axes) -> None:
+    frame = service_rows(services).assign(success_pct=lambda f: 100 * f["success_rate"])
+    grouped_bars(ax, frame, "service", "success_pct", lambda v: f"{v:.1f}%")
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("success rate (%), ok / all requests")
+    ax.set_title("Success rate per service")
+
+
+def plot_tcp_per_service(services: pd.DataFrame, ax: Axes) -> None:
+    grouped_bars(ax, service_rows(services), "service", "tcp_conn", lambda v: f"{v:g}")
+    ax.set_ylabel("open TCP connections (server side)")
+    ax.set_title("TCP connections per service")
+
+
+def plot_client_connections(connections: pd.DataFrame, ax: Axes) -> None:
+    grouped_bars(ax, connections, "service", "connections_mean", lambda v: f"{v:.1f}")
+    ax.set_ylabel("client TCP connections (mean per second)")
+    ax.set_title("Client connections per service")
+
+
+_MARKERS = {"p50_ms": "o", "p95_ms": "s", "p99_ms": "^"}
+
+
+def plot_latency_percentiles(frame: pd.DataFrame, category: str, ax: Axes) -> None:
+    """p50, p95, p99 per `category` (service or operation) and protocol, on a log axis."""
+    categories = ordered(frame[category].astype(str), (*OPERATIONS, "all"))
+    protocols = ordered(frame["protocol"].astype(str), PROTOCOLS)
+    x = np.arange(len(categories))
+    for i, protocol in enumerate(protocols):
+        rows = frame[frame["protocol"] == protocol].set_index(category)
+        offset = x + (i - (len(protocols) - 1) / 2) * 0.3
+        for column, marker in _MARKERS.items():
+            values = [float(rows[column].get(c, np.nan)) for c in categories]
+            ax.scatter(offset, values, marker=marker, color=color(protocol), s=28, zorder=3)
+        low = [float(rows["p50_ms"].get(c, np.nan)) for c in categories]
+        high = [float(rows["p99_ms"].get(c, np.nan)) for c in categories]
+        ax.vlines(offset, low, high, color=color(protocol), alpha=0.5)
+    log_axis(ax)
+    ax.set_xticks(x, categories, rotation=20, ha="right")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    handles = [Line2D([], [], color=color(p), marker="o", ls="", label=label(p)) for p in protocols]
+    handles += [
+        Line2D([], [], color="gray", marker=m, ls="", label=c.removesuffix("_ms"))
+        for c, m in _MARKERS.items()
+    ]
+    ax.legend(handles=handles, fontsize=8, ncol=2, framealpha=0.7)
+
+
+def _nines_axis(ax: Axes, max_nines: int) -> None:
+    ticks = [10.0**n for n in range(max_nines + 1)]
+    names = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: names[round(np.log10(v))]))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+
+
+def plot_spectrum(spectra: Mapping[tuple[str, str], Dist], ax: Axes, max_nines: int = 4) -> None:
+    """HdrHistogram-style percentile spectrum; keys are (protocol, "intended" | "actual")."""
+    for (protocol, kind), dist in spectra.items():
+        if not dist.total:
+            continue
+        pct, values = hdr.spectrum(dist, max_nines)
+        style = "-" if kind == "intended" else ":"
+        ax.plot(
+            1 / (1 - pct / 100),
+            values / 1000,
+            style,
+            color=color(protocol),
+            label=f"{label(protocol)} ({kind} send time)",
+        )
+    _nines_axis(ax, max_nines)
+    log_axis(ax)
+    ax.set_xlabel("percentile")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.grid(which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def plot_timeseries(
+    timeseries: pd.DataFrame, order: Sequence[tuple[int, str, str]], ax_rps: Axes, ax_p99: Axes
+) -> None:
+    """All-operations RPS and p99 per second, phases laid end to end in run `order`.
+
+    `order` lists the phases as (round, balancing, protocol) in the order they ran.
+    """
+    rows = timeseries[timeseries["operation"] == "all"]
+    phases = dict(tuple(rows.groupby(["round", "balancing", "protocol"])))
+    offset = 0.0
+    for key in order:
+        phase = phases.get(key)
+        if phase is None or phase.empty:
+            continue
+        protocol = key[2]
+        seconds = phase["second"].to_numpy(dtype=float)
+        x = offset + seconds - seconds.min()
+        style = BALANCING_STYLES.get(key[1], "-")
+        ax_rps.plot(x, phase["requests"], style, color=color(protocol))
+        ax_p99.plot(x, phase["p99_ms"], style, color=color(protocol))
+        offset = float(x.max()) + 2
+    ax_rps.set_ylabel("requests per second")
+    ax_rps.set_ylim(bottom=0)
+    ax_rps.set_title("Requests per second, all operations (client side)")
+    ax_p99.set_title("p99 latency per second from intended send time, all operations")
+    ax_p99.set_ylabel("p99 latency (ms, log)")
+    log_axis(ax_p99)
+    ax_p99.set_xlabel("measured seconds, phases in run order (REST and gRPC alternate)")
+    protocols = ordered(rows["protocol"].astype(str), PROTOCOLS)
+    handles = [Line2D([], [], color=color(p), label=label(p)) for p in protocols]
+    modes = list(dict.fromkeys(k[1] for k in order))
+    if len(modes) > 1:
+        handles += [
+            Line2D([], [], color="gray", ls=BALANCING_STYLES.get(m, "-"), label=m) for m in modes
+        ]
+    for ax in (ax_rps, ax_p99):
+        ax.grid(alpha=0.3)
+        ax.legend(handles=handles, fontsize=8, loc="upper right")
+
+
+def plot_cpu(
+    phases: pd.DataFrame, services: pd.DataFrame, ax_client: Axes, ax_server: Axes
+) -> None:
+    """CPU microseconds per request: the load generator's, and each service's."""
+    client = phases.groupby("protocol", as_index=False).agg(
+        cpu=("client_cpu_us", "sum"), requests=("requests", "sum")
+    )
+    client["us_per_request"] = client["cpu"] / client["requests"]
+    client["what"] = "load generator"
+    grouped_bars(ax_client, client, "what", "us_per_request", lambda v: f"{v:.0f}")
+    ax_client.set_ylabel("CPU us per request")
+    ax_client.set_title("Client CPU per request")
+    grouped_bars(
+        ax_server, service_rows(services), "service", "cpu_us_per_request", lambda v: f"{v:.0f}"
+    )
+    ax_server.set_ylabel("CPU us per request served")
+    ax_server.set_title("Server CPU per request, per service")
+
+
+def protocols_in(frame: pd.DataFrame) -> Sequence[str]:
+    return ordered(frame["protocol"].astype(str), PROTOCOLS)

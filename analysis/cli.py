@@ -1,0 +1,61 @@
+"""`calcbench report` and `calcbench compare`: parse, call the library, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from analysis.console import print_run_summary
+from analysis.report import build_report, compare_runs
+from analysis.rundir import RunDirError
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _console() -> Console:
+    """The terminal, or a wide virtual one when output goes to a file or a pipe."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `calcbench run`.")],
+) -> None:
+    """Rebuild the CSVs, charts, report.md and report.html of a run directory."""
+    try:
+        files = build_report(run_dir)
+        print_run_summary(run_dir, _console())
+    except RunDirError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"report: {files.html}")
+
+
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for compare.csv and compare.png.")
+    ] = Path("results/compare"),
+) -> None:
+    """Put several runs side by side: a table and a chart of their key metrics."""
+    try:
+        table = compare_runs(run_dirs, out)
+    except RunDirError as exc:
+        raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(f"{out}: {exc.strerror or exc}") from exc
+    _console().print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    typer.echo(f"compare: {out / 'compare.csv'} and {out / 'compare.png'}")
+
+
+def app() -> typer.Typer:
+    """A stand-alone app with both commands (`python -m analysis`)."""
+    standalone = typer.Typer(add_completion=False, no_args_is_help=True)
+    standalone.command("report")(report)
+    standalone.command("compare")(compare)
+    return standalone

@@ -1,0 +1,144 @@
+"""Everything the report shows, computed once from a run directory into one `Analysis` value.
+
+Reads the run directory (through `rundir`) and never writes; `report` writes the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import client, comparison, hdr, replicas, server
+from analysis.client import DistKey
+from analysis.hdr import Dist
+from analysis.rundir import Run, load_run, read_table
+
+SpectrumKey = tuple[str, str, str]
+"""(protocol, balancing, "intended" | "actual")."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    run: Run
+    summary: pd.DataFrame
+    summary_actual: pd.DataFrame
+    errors: pd.DataFrame
+    timeseries: pd.DataFrame
+    replicas: pd.DataFrame
+    services: pd.DataFrame
+    comparison: pd.DataFrame
+    balancing: pd.DataFrame
+    balancing_rounds: pd.DataFrame
+    phases: pd.DataFrame
+    connections: pd.DataFrame
+    spectra: Mapping[SpectrumKey, Dist]
+
+    @property
+    def multi_replica(self) -> bool:
+        return self.run.replicas > 1 or bool((self.services["replica"] == "all").any())
+
+
+def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.DataFrame:
+    """One row per completed phase: requests, CPU on both sides, generator health."""
+    cpu_client = client.client_cpu(run, counts).set_index("phase")["cpu_us"]
+    totals = counts[counts["operation"] == "all"].set_index("phase")["requests"]
+    cpu_server = server.server_cpu(scrapes).set_index("phase")["cpu_us"]
+    rows = []
+    for phase in run.phases:
+        generator = phase.generator
+        lag = generator.get("lag_ms") or {}
+        rows.append(
+            {
+                "phase": phase.name,
+                "protocol": phase.protocol,
+                "balancing": phase.balancing,
+                "round": phase.round,
+                "requests": float(totals.get(phase.name, float("nan"))),
+                "seconds": phase.measured_seconds,
+                "client_cpu_us": float(cpu_client.get(phase.name, float("nan"))),
+                "server_cpu_us": float(cpu_server.get(phase.name, float("nan"))),
+                "lag_p99_ms": float(lag.get("p99", float("nan"))),
+                "bound": bool(generator.get("bound", False)),
+                "interrupted": bool(phase.meta.get("interrupted", False)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def client_connections(run: Run) -> pd.DataFrame:
+    """Mean and max client TCP connections per protocol x balancing x service."""
+    table = read_table(run, "connections.csv")
+    columns = ["protocol", "balancing", "service", "connections_mean", "connections_max"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = table.groupby(["protocol", "balancing", "service"], as_index=False, sort=False)
+    return grouped.agg(
+        connections_mean=("connections", "mean"), connections_max=("connections", "max")
+    )
+
+
+def _spectra(run: Run, dists: Mapping[str, Mapping[DistKey, Dist]]) -> dict[SpectrumKey, Dist]:
+    out: dict[SpectrumKey, Dist] = {}
+    for kind, by_phase in dists.items():
+        for phase in run.phases:
+            key = (phase.protocol, phase.balancing, kind)
+            found = by_phase.get((phase.name, "all"))
+            if found is not None:
+                out[key] = hdr.merge([out[key], found]) if key in out else found
+    return out
+
+
+def analyse(run: Run) -> Analysis:
+    """Compute every table of the report from a loaded run."""
+    counts = client.phase_counts(run)
+    dists = {kind: client.load_dists(run, kind) for kind in ("intended", "actual")}
+    scrapes = server.read_scrapes(run)
+    scrape_rows = server.scrape_frame(scrapes)
+    timeseries = client.timeseries(read_table(run, "timeseries.csv"))
+    summary = client.summarize(counts, dists["intended"])
+    phases = phase_table(run, counts, scrape_rows)
+    inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
+    replica_rows = replicas.replica_table(read_table(run, "replicas.csv"), scrape_rows)
+    per_round = replicas.balancing_rounds(replica_rows, run.replicas)
+    return Analysis(
+        run=run,
+        summary=summary,
+        summary_actual=client.summarize(counts, dists["actual"]),
+        errors=client.summarize_errors(read_table(run, "errors.csv")),
+        timeseries=timeseries,
+        replicas=replica_rows,
+        services=server.summarize_services(scrapes),
+        comparison=comparison.compare(inputs),
+        balancing=replicas.summarize_balancing(per_round),
+        balancing_rounds=per_round,
+        phases=phases,
+        connections=client_connections(run),
+        spectra=_spectra(run, dists),
+    )
+
+
+def analyse_dir(run_dir: Path) -> Analysis:
+    return analyse(load_run(run_dir))
+
+
+KEY_METRICS = ["requests", "rps", "success_rate", "p50_ms", "p95_ms", "p99_ms", "mean_ms"]
+
+
+def key_metrics(run: Run) -> pd.DataFrame:
+    """Per protocol x balancing: the headline client figures and CPU per request, no bootstrap."""
+    counts = client.phase_counts(run)
+    summary = client.summarize(counts, client.load_dists(run, "intended"))
+    rows = summary[summary["operation"] == "all"][["protocol", "balancing", *KEY_METRICS]]
+    phases = phase_table(run, counts, server.scrape_frame(server.read_scrapes(run)))
+    cpu = phases.groupby(["protocol", "balancing"], as_index=False, sort=False).agg(
+        client_cpu_us=("client_cpu_us", lambda s: s.sum(min_count=1)),
+        server_cpu_us=("server_cpu_us", lambda s: s.sum(min_count=1)),
+        phase_requests=("requests", "sum"),
+    )
+    cpu["client_cpu_us_per_request"] = cpu["client_cpu_us"] / cpu["phase_requests"]
+    cpu["server_cpu_us_per_request"] = cpu["server_cpu_us"] / cpu["phase_requests"]
+    columns = ["protocol", "balancing", "client_cpu_us_per_request", "server_cpu_us_per_request"]
+    return rows.merge(cpu[columns], on=["protocol", "balancing"], how="left")

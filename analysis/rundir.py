@@ -1,0 +1,161 @@
+"""Reading a `calcbench run` directory: its run.json, and the files of its completed phases.
+
+The only input of the analysis. Phases not marked `completed` (an interrupted run) are left out
+and named in `Run.skipped`, so every summary states what it was built from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PHASE_FILES = (
+    "run.json",
+    "summary.csv",
+    "errors.csv",
+    "timeseries.csv",
+    "replicas.csv",
+    "histograms.json",
+    "server.json",
+)
+#: Columns read as text whatever they look like (a status code `14` is a label, not a number).
+_TEXT_COLUMNS = {"protocol": str, "operation": str, "service": str, "replica": str, "code": str}
+
+
+class RunDirError(Exception):
+    """The directory is missing, is not a `calcbench run` directory, or holds no usable phase."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One load-generator run (one protocol, one balancing mode, one round) inside the run."""
+
+    name: str
+    round: int
+    protocol: str
+    balancing: str
+    path: Path
+    meta: Mapping[str, Any]
+
+    @property
+    def measured_seconds(self) -> float:
+        seconds = self.meta.get("measured_seconds")
+        if seconds is None:
+            seconds = self.meta.get("settings", {}).get("duration", 0.0)
+        return float(seconds)
+
+    @property
+    def generator(self) -> Mapping[str, Any]:
+        return dict(self.meta.get("generator") or {})
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    meta: Mapping[str, Any]
+    phases: tuple[Phase, ...]
+    skipped: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return dict(self.meta.get("settings") or {})
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.meta.get("partial")) or bool(self.skipped)
+
+    @property
+    def cpu_count(self) -> int | None:
+        count = (self.meta.get("host") or {}).get("cpu_count")
+        return None if count is None else int(count)
+
+    @property
+    def seed(self) -> int:
+        seed = self.settings.get("seed")
+        return 0 if seed is None else int(seed)
+
+    @property
+    def replicas(self) -> int:
+        return int(self.settings.get("replicas") or 1)
+
+    @property
+    def balancing_modes(self) -> list[str]:
+        """Balancing modes in the order the run used them."""
+        modes = [p.balancing for p in self.phases]
+        return list(dict.fromkeys(modes))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path}: unreadable ({exc})") from exc
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a JSON object")
+    return data
+
+
+def _phase(run_dir: Path, entry: Mapping[str, Any]) -> Phase:
+    path = run_dir / str(entry.get("dir") or Path("phases") / str(entry["name"]))
+    load = path / "run.json"
+    meta = _read_json(load) if load.is_file() else {}
+    return Phase(
+        name=str(entry["name"]),
+        round=int(entry.get("round") or 1),
+        protocol=str(entry.get("protocol") or meta.get("protocol")),
+        balancing=str(entry.get("balancing") or meta.get("balancing") or "shared"),
+        path=path,
+        meta=meta,
+    )
+
+
+def load_run(run_dir: Path) -> Run:
+    """Read `run_dir/run.json` and its completed phases; raise RunDirError if unusable."""
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: no such directory")
+    if not (run_dir / "run.json").is_file():
+        raise RunDirError(f"{run_dir}: not a calcbench run directory (no run.json)")
+    meta = _read_json(run_dir / "run.json")
+    if meta.get("kind") != "run":
+        raise RunDirError(f"{run_dir}: run.json is not a calcbench run (kind={meta.get('kind')!r})")
+    phases, skipped, problems = [], [], []
+    for entry in meta.get("phases") or []:
+        phase = _phase(run_dir, entry)
+        if not entry.get("completed") or not phase.path.is_dir():
+            skipped.append(phase.name)
+            continue
+        missing = [f for f in PHASE_FILES if not (phase.path / f).is_file()]
+        if missing:
+            problems.append(f"phase {phase.name}: missing {', '.join(missing)}")
+        phases.append(phase)
+    if not phases:
+        raise RunDirError(f"{run_dir}: no completed phase to report on")
+    return Run(run_dir, meta, tuple(phases), tuple(skipped), tuple(problems))
+
+
+def read_table(run: Run, filename: str) -> pd.DataFrame:
+    """One CSV from every completed phase, stacked, with `phase`, `round`, `balancing` added."""
+    frames = []
+    for phase in run.phases:
+        path = phase.path / filename
+        if not path.is_file():
+            continue
+        frame = pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False, na_values=[""])
+        if "protocol" not in frame.columns:
+            frame["protocol"] = phase.protocol
+        frames.append(frame.assign(phase=phase.name, round=phase.round, balancing=phase.balancing))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_phase_json(phase: Phase, filename: str) -> dict[str, Any] | None:
+    """A phase's JSON file, or None when it is missing (counted as a problem by load_run)."""
+    path = phase.path / filename
+    return _read_json(path) if path.is_file() else None
