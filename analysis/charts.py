@@ -87,13 +87,13 @@ def plot_success_per_service(services: pd.DataFrame, ax: Axes) -> None:
 def plot_tcp_per_service(services: pd.DataFrame, ax: Axes) -> None:
     grouped_bars(ax, service_rows(services), "service", "tcp_conn", lambda v: f"{v:g}")
     ax.set_ylabel("open TCP connections (server side)")
-    ax.set_title("TCP connections per service")
+    ax.set_title("Server side: open TCP connections per service")
 
 
 def plot_client_connections(connections: pd.DataFrame, ax: Axes) -> None:
     grouped_bars(ax, connections, "service", "connections_mean", lambda v: f"{v:.1f}")
     ax.set_ylabel("client TCP connections (mean per second)")
-    ax.set_title("Client connections per service")
+    ax.set_title("Client side: TCP connections per service")
 
 
 _MARKERS = {"p50_ms": "o", "p95_ms": "s", "p99_ms": "^"}

@@ -33,9 +33,11 @@ COMPARISON_COLUMNS = [
     "rounds",
 ]
 LATENCY_METRICS = (*bootstrap.LATENCY_QUANTILES, "mean_ms")
+#: metric -> (CPU column, requests column) of the phase table. The servers' CPU is read
+#: between scrapes around the whole phase, warm-up included, so it is divided by all requests.
 CPU_METRICS = {
-    "client_cpu_us_per_request": "client_cpu_us",
-    "server_cpu_us_per_request": "server_cpu_us",
+    "client_cpu_us_per_request": ("client_cpu_us", "requests"),
+    "server_cpu_us_per_request": ("server_cpu_us", "all_requests"),
 }
 Samples = dict[str, dict[str, FloatArray]]
 """metric -> protocol -> bootstrap replicates."""
@@ -45,8 +47,9 @@ Samples = dict[str, dict[str, FloatArray]]
 class Inputs:
     """What the comparison needs, all from the run directory.
 
-    `phases` has one row per phase: phase, protocol, balancing, round, requests (all
-    operations), client_cpu_us and server_cpu_us (NaN when not measured).
+    `phases` has one row per phase: phase, protocol, balancing, round, requests (measured,
+    all operations), all_requests (warm-up included), client_cpu_us and server_cpu_us (NaN
+    when not measured).
     """
 
     summary: pd.DataFrame
@@ -116,10 +119,10 @@ def _cpu_samples(inputs: Inputs, mode: _Mode) -> Samples:
         return {}
     weights = bootstrap.round_weights(_rng(inputs.seed, mode.balancing, "cpu"), len(mode.rounds))
     out: Samples = {}
-    for metric, column in CPU_METRICS.items():
+    for metric, (column, per) in CPU_METRICS.items():
         for protocol in ("rest", "grpc"):
             rows = mode.phases[mode.phases["protocol"] == protocol].set_index("round")
-            values = rows.loc[mode.rounds, [column, "requests"]].to_numpy(dtype=float)
+            values = rows.loc[mode.rounds, [column, per]].to_numpy(dtype=float)
             if not np.isnan(values).any():
                 sums = weights @ values
                 out.setdefault(metric, {})[protocol] = sums[:, 0] / sums[:, 1]
@@ -134,9 +137,9 @@ def _headline(inputs: Inputs, mode: _Mode, operation: str) -> dict[str, dict[str
         for metric in (*LATENCY_METRICS, "success_rate", "rps"):
             values.setdefault(metric, {})[str(row["protocol"])] = float(row[metric])
     if operation == "all":
-        for metric, column in CPU_METRICS.items():
+        for metric, (column, per) in CPU_METRICS.items():
             for protocol, group in mode.phases.groupby("protocol"):
-                cpu, requests = group[column].sum(min_count=1), group["requests"].sum()
+                cpu, requests = group[column].sum(min_count=1), group[per].sum()
                 values.setdefault(metric, {})[str(protocol)] = float(cpu / requests)
     return values
 

@@ -48,6 +48,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
     cpu_server = server.server_cpu(scrapes).set_index("phase")["cpu_us"]
     rows = []
     for phase in run.phases:
+        requests = float(totals.get(phase.name, float("nan")))
         generator = phase.generator
         lag = generator.get("lag_ms") or {}
         rows.append(
@@ -56,7 +57,9 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
                 "protocol": phase.protocol,
                 "balancing": phase.balancing,
                 "round": phase.round,
-                "requests": float(totals.get(phase.name, float("nan"))),
+                "requests": requests,
+                "all_requests": requests
+                + float((phase.meta.get("warmup") or {}).get("requests", 0)),
                 "seconds": phase.measured_seconds,
                 "client_cpu_us": float(cpu_client.get(phase.name, float("nan"))),
                 "server_cpu_us": float(cpu_server.get(phase.name, float("nan"))),
@@ -137,8 +140,9 @@ def key_metrics(run: Run) -> pd.DataFrame:
         client_cpu_us=("client_cpu_us", lambda s: s.sum(min_count=1)),
         server_cpu_us=("server_cpu_us", lambda s: s.sum(min_count=1)),
         phase_requests=("requests", "sum"),
+        all_requests=("all_requests", "sum"),
     )
     cpu["client_cpu_us_per_request"] = cpu["client_cpu_us"] / cpu["phase_requests"]
-    cpu["server_cpu_us_per_request"] = cpu["server_cpu_us"] / cpu["phase_requests"]
+    cpu["server_cpu_us_per_request"] = cpu["server_cpu_us"] / cpu["all_requests"]
     columns = ["protocol", "balancing", "client_cpu_us_per_request", "server_cpu_us_per_request"]
     return rows.merge(cpu[columns], on=["protocol", "balancing"], how="left")

@@ -24,7 +24,7 @@ def _subtitle(a: Analysis) -> str:
     cores = a.run.cpu_count
     partial = " - PARTIAL RUN" if a.run.partial else ""
     return (
-        f"run {a.run.path.name}: {s.get('rate', '?')} rps, {s.get('rounds', '?')} rounds x "
+        f"run {a.run.path.name}: {s.get('rate', '?')} rps, {s.get('rounds', '?')} round(s) x "
         f"{s.get('duration', '?')} s per protocol, {a.run.replicas} replica(s) per service, "
         f"{cores if cores is not None else '?'} CPU cores shared by client and services{partial}"
     )

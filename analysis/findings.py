@@ -41,7 +41,7 @@ def warnings(a: Analysis) -> list[str]:
     out += list(run.problems)
     for phase in run.phases:
         generator = phase.generator
-        if generator.get("bound"):
+        if generator.get("bound") and not generator.get("warnings"):
             lag = (generator.get("lag_ms") or {}).get("p99")
             out.append(
                 f"{phase.name}: the load generator was the bottleneck (lag p99 "
@@ -51,7 +51,7 @@ def warnings(a: Analysis) -> list[str]:
         out += [f"{phase.name}: {w}" for w in generator.get("warnings") or []]
         if phase.meta.get("interrupted"):
             out.append(f"{phase.name}: interrupted before its planned end.")
-    return out + _unexpected_errors(a.errors)
+    return list(dict.fromkeys(out + _unexpected_errors(a.errors)))
 
 
 def _unexpected_errors(errors: pd.DataFrame) -> list[str]:
@@ -72,10 +72,14 @@ def _ratio_sentence(row: Mapping[Hashable, Any], name: str, unit: str) -> str:
     fmt = fmt_ms if unit == "ms" else (lambda v: f"{fmt_num(v)} us")
     rest, grpc = float(row["rest"]), float(row["grpc"])
     low, high = float(row["ci_low"]), float(row["ci_high"])
-    return (
+    head = (
         f"{name[0].upper()}{name[1:]}: REST {fmt(rest)}, gRPC {fmt(grpc)}; gRPC/REST "
-        f"{fmt_ratio(float(row['ratio']))} (95% CI {fmt_ci(low, high)}): "
-        f"{_reading(str(row['metric']), str(row['verdict']))}."
+        f"{fmt_ratio(float(row['ratio']))}"
+    )
+    if row["verdict"] == "n/a":
+        return f"{head} (no interval: it needs two or more rounds completed by both protocols)."
+    return (
+        f"{head} (95% CI {fmt_ci(low, high)}): {_reading(str(row['metric']), str(row['verdict']))}."
     )
 
 
@@ -163,7 +167,7 @@ def _shared_cores(a: Analysis) -> list[str]:
     cores = a.run.cpu_count
     phases = a.phases
     client_us = phases["client_cpu_us"].sum(min_count=1) / phases["requests"].sum()
-    server_us = phases["server_cpu_us"].sum(min_count=1) / phases["requests"].sum()
+    server_us = phases["server_cpu_us"].sum(min_count=1) / phases["all_requests"].sum()
     bound = int(phases["bound"].sum())
     return [
         f"The load generator and all services shared this machine's "
