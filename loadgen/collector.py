@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadgen.percentiles import percentile_ms
 from loadgen.recorder import SecondStats
 from loadgen.rundir import CsvAppender, Row
-from loadgen.stats import Histogram, new_histogram, percentile_ms
+from loadgen.stats import Histogram, new_histogram
 
 TIMESERIES_COLUMNS = ("protocol", "operation", "second", "requests", "errors", "p50_ms", "p99_ms")
 

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from loadgen.stats import Histogram, percentile_ms
+from loadgen.percentiles import percentile_ms
+from loadgen.stats import Histogram
 
 LAG_P99_BOUND_MS: Final = 5.0
 CPU_BOUND_FRACTION: Final = 0.9

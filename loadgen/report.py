@@ -11,6 +11,7 @@ from calcbench import __version__
 from calcbench.endpoints import Endpoints
 from loadgen.health import GeneratorHealth, assess
 from loadgen.meta import host_info, utc_now, versions
+from loadgen.percentiles import latency_ms
 from loadgen.results import (
     ERROR_COLUMNS,
     REPLICA_COLUMNS,
@@ -32,7 +33,7 @@ from loadgen.rundir import (
     write_json,
 )
 from loadgen.settings import LoadSettings
-from loadgen.stats import Tally, latency_ms, merged, new_histogram
+from loadgen.stats import Tally, merged, new_histogram
 from loadgen.worker import WorkerResult
 
 

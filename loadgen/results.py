@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from loadgen.percentiles import latency_ms
 from loadgen.rundir import Row
-from loadgen.stats import Tally, encode, latency_ms, merged
+from loadgen.stats import Tally, encode, merged
 
 SUMMARY_COLUMNS: Final = ("protocol", "operation", "requests", "ok", "errors", "success_rate",
                           "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms",

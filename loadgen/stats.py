@@ -16,7 +16,6 @@ from hdrh.histogram import HdrHistogram
 
 HIGHEST_US: Final = 3_600_000_000
 SIGNIFICANT_DIGITS: Final = 3
-PERCENTILES: Final = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 #: hdrh ships no type information; the alias names what is meant.
 Histogram = Any
@@ -48,26 +47,6 @@ def merged(histograms: Iterable[Histogram]) -> Histogram:
         if histogram.get_total_count():
             total.add(histogram)
     return total
-
-
-def latency_ms(histogram: Histogram) -> dict[str, float | None]:
-    """p50, p90, p95, p99, p999, max and mean in milliseconds (None when empty)."""
-    keys = [*PERCENTILES, "max", "mean"]
-    if not histogram.get_total_count():
-        return dict.fromkeys(keys)
-    values = histogram.get_percentile_to_value_dict(list(PERCENTILES.values()))
-    row: dict[str, float | None] = {
-        key: values[percentile] / 1000 for key, percentile in PERCENTILES.items()
-    }
-    row["max"] = histogram.get_max_value() / 1000
-    row["mean"] = histogram.get_mean_value() / 1000
-    return row
-
-
-def percentile_ms(histogram: Histogram, percentile: float) -> float | None:
-    if not histogram.get_total_count():
-        return None
-    return float(histogram.get_value_at_percentile(percentile)) / 1000
 
 
 @dataclass

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import random
 
-from loadgen.stats import (
-    HIGHEST_US,
-    Tally,
-    decode,
-    encode,
-    latency_ms,
-    merged,
-    new_histogram,
-    to_us,
-)
+import pytest
+
+from loadgen.percentiles import latency_ms, mean_us, values_at
+from loadgen.stats import HIGHEST_US, Tally, decode, encode, merged, new_histogram, to_us
 
 
 def test_merge_across_workers_is_exact() -> None:
@@ -31,6 +25,18 @@ def test_merge_across_workers_is_exact() -> None:
     assert total.get_total_count() == single.get_total_count() == len(values)
     assert total.equals(single)
     assert latency_ms(total) == latency_ms(single)
+
+
+@pytest.mark.parametrize("n", [1, 7, 5000])
+def test_fast_readers_agree_with_hdrh(n: int) -> None:
+    rng = random.Random(n)
+    histogram = new_histogram()
+    for _ in range(n):
+        histogram.record_value(int(rng.expovariate(1 / 3000)) + 1)
+    percentiles = [0.1, 1, 25, 50, 90, 99, 99.9, 99.99, 100]
+    expected = [histogram.get_value_at_percentile(p) for p in percentiles]
+    assert values_at(histogram, percentiles) == expected
+    assert mean_us(histogram) == pytest.approx(histogram.get_mean_value(), rel=1e-12)
 
 
 def test_latency_summary_in_milliseconds() -> None:
