@@ -163,15 +163,23 @@ LOOPS: dict[str, Loop] = {
 
 
 async def closed_loop(call: Callable[[], Awaitable[Any]], concurrency: int, seconds: float) -> int:
+    """Successful calls of `concurrency` callers in `seconds`; failures go to stderr."""
     deadline = time.monotonic() + seconds
     counts = [0] * concurrency
+    failures: list[Exception] = []
 
     async def caller(index: int) -> None:
         while time.monotonic() < deadline:
-            await call()
+            try:
+                await call()
+            except Exception as exc:
+                failures.append(exc)
+                continue
             counts[index] += 1
 
     await asyncio.gather(*(caller(i) for i in range(concurrency)))
+    if failures:
+        print(f"{len(failures)} failed calls, first: {failures[0]!r}", file=sys.stderr)
     return sum(counts)
 
 
@@ -188,8 +196,9 @@ def _client(name: str, url: str, concurrency: int, seconds: float) -> None:
 
 def run_client(name: str, url: str, concurrency: int, seconds: float) -> dict[str, float]:
     argv = [sys.executable, __file__, "_client", name, url, str(concurrency), str(seconds)]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return dict(json.loads(out))
+    done = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
+    sys.stderr.write(done.stderr)
+    return dict(json.loads(done.stdout))
 
 
 def run_wrk(url: str, concurrency: int, seconds: float) -> dict[str, float]:

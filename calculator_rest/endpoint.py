@@ -1,10 +1,11 @@
 """`POST /<service>`: a request body in, a JSON answer out, one metrics observation.
 
 The same `Endpoint` serves two ways. As a plain ASGI app ahead of FastAPI's routing (the
-default, `lean` model), because FastAPI's per-request machinery (dependency solving, exit
-stacks, its telemetry hooks) cost several times the whole calculation here; and as a FastAPI
-route endpoint (`fastapi` model), so the framework's cost can be measured. Figures in the
-REST notes (`benchmarks/rest_clients.py server`).
+default `lean` server model), because FastAPI's per-request machinery (dependency solving,
+exit stacks, middleware layers) costs several times the whole calculation; and as a FastAPI
+route endpoint (`fastapi` model), so that cost can be measured. Under wrk on one core
+(`benchmarks/rest_clients.py server`): lean 7,700 req/s at 110 us of server CPU per request,
+fastapi route 3,000 req/s at 295 us, a pydantic body model 2,600 req/s at 355 us.
 """
 
 from __future__ import annotations

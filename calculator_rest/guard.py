@@ -1,8 +1,9 @@
 """The one ASGI middleware on the request path: body size limit and replica header.
 
 Pure ASGI rather than Starlette's `BaseHTTPMiddleware`, which would copy every message
-through a task group. It wraps the whole application (outside FastAPI's own error layers) so
-that every response, including a 404 or a 500, says which replica served it.
+through a task group; one layer for both jobs rather than Starlette's body limit (plain-text
+413) plus a header middleware. It wraps the whole application, outside FastAPI's own error
+layers, so that every response, including a 404 or a 500, says which replica served it.
 """
 
 from __future__ import annotations

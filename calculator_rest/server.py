@@ -11,6 +11,8 @@ import math
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -65,24 +67,31 @@ def start(config: ServiceConfig) -> RestService:
     back from the returned object.
     """
     sockets = [bind(config.host, config.port, config.reuse_port)]
-    try:
+    with _closed_on_error(sockets):
         if config.own_port is not None:
             sockets.append(bind(config.host, config.own_port, reuse_port=False))
         ports = tuple(int(sock.getsockname()[1]) for sock in sockets)
         metrics = ServiceMetrics(config.service, config.replica_id, ports)
         metrics_port = _serve_metrics(metrics, config.host, config.metrics_port)
-    except OSError:
+        server = uvicorn.Server(uvicorn.Config(create_app(config, metrics), **UVICORN_OPTIONS))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": sockets}, name=f"rest-{config.service}"
+        )
+        thread.daemon = True
+        thread.start()
+        _wait_started(server, thread)
+    own_port = ports[1] if len(ports) > 1 else None
+    return RestService(ports[0], own_port, metrics_port, metrics, server, thread)
+
+
+@contextmanager
+def _closed_on_error(sockets: list[socket.socket]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
         for sock in sockets:
             sock.close()
         raise
-    server = uvicorn.Server(_uvicorn_config(config, metrics))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": sockets}, name=f"rest-{config.service}", daemon=True
-    )
-    thread.start()
-    _wait_started(server, thread)
-    own_port = ports[1] if len(ports) > 1 else None
-    return RestService(ports[0], own_port, metrics_port, metrics, server, thread)
 
 
 def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
@@ -106,10 +115,6 @@ def _serve_metrics(metrics: ServiceMetrics, host: str, port: int) -> int:
         return metrics.serve(host, port)
     except OSError as exc:
         raise OSError(f"port {port} on {host} is already in use") from exc
-
-
-def _uvicorn_config(config: ServiceConfig, metrics: ServiceMetrics) -> uvicorn.Config:
-    return uvicorn.Config(create_app(config, metrics), **UVICORN_OPTIONS)
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -7,13 +7,13 @@ import socket
 import httpx
 import pytest
 
-from calcbench.service_config import ServiceConfig
+from calcbench.service_config import RunningService, ServiceConfig
 from calculator_rest.server import start
 from tests.calculator_rest.conftest import StartService, free_port
 
 
 def test_port_zero_is_resolved_and_own_port_answers_too(serve: StartService) -> None:
-    replica = serve("addition", own_port=0)
+    replica: RunningService = serve("addition", own_port=0)  # the shape both stacks share
     assert replica.port > 0 and replica.own_port is not None and replica.own_port > 0
     assert len({replica.port, replica.own_port, replica.metrics_port}) == 3
     for port in (replica.port, replica.own_port):
