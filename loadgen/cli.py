@@ -90,8 +90,18 @@ class ProgressView:
             print(line, flush=True)
 
 
-_SHOWN = ("operation", "requests", "errors", "success_rate", "rps", "p50_ms", "p90_ms", "p99_ms",
-          "p999_ms", "max_ms")  # fmt: skip
+_SHOWN = (
+    "operation",
+    "requests",
+    "errors",
+    "success_rate",
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+)
 
 
 def summary_table(protocol: str, summary: Path) -> Table:

@@ -9,8 +9,17 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 
-_PACKAGES = ("calcbench", "grpcio", "aiohttp", "protobuf", "hdrhistogram", "numpy", "psutil",
-             "uvloop", "orjson")  # fmt: skip
+_PACKAGES = (
+    "calcbench",
+    "grpcio",
+    "aiohttp",
+    "protobuf",
+    "hdrhistogram",
+    "numpy",
+    "psutil",
+    "uvloop",
+    "orjson",
+)
 
 
 def utc_now() -> str:

@@ -110,9 +110,15 @@ class Pacer:
         done = time.monotonic()
         outcome, expected = judge(reply, request.service, request.op1, request.op2)
         self.recorder.record(
-            second, request.service, done - due, done - sent,
-            outcome, reply.code, expected, reply.replica,
-        )  # fmt: skip
+            second,
+            request.service,
+            done - due,
+            done - sent,
+            outcome,
+            reply.code,
+            expected,
+            reply.replica,
+        )
 
     async def _tick(self) -> None:
         while True:

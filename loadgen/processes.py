@@ -27,9 +27,14 @@ _CONTEXT: Final = multiprocessing.get_context("spawn")
 
 
 def worker_process(
-    settings: LoadSettings, endpoints: Endpoints, worker: int, channel: Any, start: Any,
-    t0: Any, stop: Any,
-) -> None:  # fmt: skip
+    settings: LoadSettings,
+    endpoints: Endpoints,
+    worker: int,
+    channel: Any,
+    start: Any,
+    t0: Any,
+    stop: Any,
+) -> None:
     """Entry point of a worker process (arguments are multiprocessing primitives)."""
     asked = [False]
 
@@ -83,8 +88,15 @@ class WorkerPool:
 
     def spawn(self) -> None:
         for worker in range(self.settings.workers):
-            args = (self.settings, self.endpoints, worker, self.channel, self.start_event,
-                    self.t0, self.stop_event)  # fmt: skip
+            args = (
+                self.settings,
+                self.endpoints,
+                worker,
+                self.channel,
+                self.start_event,
+                self.t0,
+                self.stop_event,
+            )
             process = _CONTEXT.Process(target=worker_process, args=args, daemon=True)
             process.start()
             self.processes.append(process)
@@ -135,9 +147,11 @@ class WorkerPool:
                 done |= dead
 
     def _handle(
-        self, message: tuple[str, int, Any], on_second: Callable[[SecondStats], None],
+        self,
+        message: tuple[str, int, Any],
+        on_second: Callable[[SecondStats], None],
         done: set[int],
-    ) -> None:  # fmt: skip
+    ) -> None:
         kind, worker, payload = message
         if kind == "second":
             on_second(SecondStats.from_wire(payload))

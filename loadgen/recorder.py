@@ -33,8 +33,12 @@ class SecondStats:
 
     def to_wire(self) -> dict[str, Any]:
         hists = {s: encode(h) for s, h in self.intended.items()}
-        return {"second": self.second, "requests": dict(self.requests),
-                "errors": dict(self.errors), "intended": hists}  # fmt: skip
+        return {
+            "second": self.second,
+            "requests": dict(self.requests),
+            "errors": dict(self.errors),
+            "intended": hists,
+        }
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> SecondStats:
@@ -78,9 +82,16 @@ class Recorder:
         stats.pending += 1
 
     def record(  # the hot path: one flat call per request, no object built
-        self, second: int, service: str, intended: float, actual: float,
-        outcome: str, code: str, expected: bool, replica: str | None,
-    ) -> None:  # fmt: skip
+        self,
+        second: int,
+        service: str,
+        intended: float,
+        actual: float,
+        outcome: str,
+        code: str,
+        expected: bool,
+        replica: str | None,
+    ) -> None:
         """One finished request; `intended`/`actual` are its latencies in seconds."""
         stats = self._open.get(second)
         if stats is None:  # finished after `finish` gave up on it

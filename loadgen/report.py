@@ -100,9 +100,13 @@ def write_results(run: ReportInput) -> LoadResult:
 
 
 def _run_json(
-    run: ReportInput, measured: Tally, warmup: Tally, seconds: float, interrupted: bool,
+    run: ReportInput,
+    measured: Tally,
+    warmup: Tally,
+    seconds: float,
+    interrupted: bool,
     health: GeneratorHealth,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     endpoints = run.endpoints.to_dict()
     endpoints["services"] = {
         service: {**endpoints["services"][service], "targets": list(targets)}

@@ -9,9 +9,22 @@ from loadgen.percentiles import latency_ms
 from loadgen.rundir import Row
 from loadgen.stats import Tally, encode, merged
 
-SUMMARY_COLUMNS: Final = ("protocol", "operation", "requests", "ok", "errors", "success_rate",
-                          "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms",
-                          "mean_ms")  # fmt: skip
+SUMMARY_COLUMNS: Final = (
+    "protocol",
+    "operation",
+    "requests",
+    "ok",
+    "errors",
+    "success_rate",
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "mean_ms",
+)
 ERROR_COLUMNS: Final = ("protocol", "operation", "outcome", "code", "count", "expected")
 REPLICA_COLUMNS: Final = ("protocol", "service", "replica", "requests")
 CONNECTION_COLUMNS: Final = ("protocol", "service", "second", "connections")
@@ -23,24 +36,34 @@ def summary_rows(
     """One row per operation of the mix, then `all`; latency from the `kind` send time
     (`intended`: coordinated-omission corrected, or `actual`)."""
     table = tally.intended if kind == "intended" else tally.actual
-    rows = [_summary_row(protocol, s, tally, seconds, [table[s]] if s in table else [], s)
-            for s in services]  # fmt: skip
+    rows = [
+        _summary_row(protocol, s, tally, seconds, [table[s]] if s in table else [], s)
+        for s in services
+    ]
     rows.append(_summary_row(protocol, "all", tally, seconds, list(table.values()), None))
     return rows
 
 
 def _summary_row(
-    protocol: str, operation: str, tally: Tally, seconds: float, hists: list[Any],
+    protocol: str,
+    operation: str,
+    tally: Tally,
+    seconds: float,
+    hists: list[Any],
     service: str | None,
-) -> Row:  # fmt: skip
+) -> Row:
     requests, ok = tally.requests(service), tally.ok(service)
     latency = latency_ms(merged(hists))
     return [
-        protocol, operation, requests, ok, requests - ok,
+        protocol,
+        operation,
+        requests,
+        ok,
+        requests - ok,
         ok / requests if requests else None,
         requests / seconds if seconds > 0 else None,
         *(latency[key] for key in ("p50", "p90", "p95", "p99", "p999", "max", "mean")),
-    ]  # fmt: skip
+    ]
 
 
 def error_rows(protocol: str, tally: Tally) -> list[Row]:

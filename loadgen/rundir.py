@@ -20,8 +20,16 @@ TIMESERIES: Final = "timeseries.csv"
 REPLICAS: Final = "replicas.csv"
 CONNECTIONS: Final = "connections.csv"
 HISTOGRAMS: Final = "histograms.json"
-FILES: Final = (RUN_JSON, SUMMARY, SUMMARY_ACTUAL, ERRORS, TIMESERIES, REPLICAS, CONNECTIONS,
-                HISTOGRAMS)  # fmt: skip
+FILES: Final = (
+    RUN_JSON,
+    SUMMARY,
+    SUMMARY_ACTUAL,
+    ERRORS,
+    TIMESERIES,
+    REPLICAS,
+    CONNECTIONS,
+    HISTOGRAMS,
+)
 
 Row = list[object]
 

@@ -95,9 +95,13 @@ class _Session:
     def begin(self, t0: float, pids: list[int]) -> None:
         """The run starts at `t0`: sample the connections of `pids` from the measured start."""
         self.sampler = ConnectionSampler(
-            self.settings.protocol, pids, self.addresses, t0 + self.settings.warmup,
-            self.settings.duration, self.connections.write,
-        )  # fmt: skip
+            self.settings.protocol,
+            pids,
+            self.addresses,
+            t0 + self.settings.warmup,
+            self.settings.duration,
+            self.connections.write,
+        )
         self.sampler.start()
 
     def close(self) -> None:
@@ -110,9 +114,16 @@ class _Session:
     def report_input(self, results: list[WorkerResult], interrupted: bool) -> ReportInput:
         maximum = dict(self.sampler.maximum) if self.sampler else {}
         return ReportInput(
-            self.settings, self.endpoints, self.addresses, self.out_dir, self.started_at,
-            results, interrupted, maximum, self.failures,
-        )  # fmt: skip
+            self.settings,
+            self.endpoints,
+            self.addresses,
+            self.out_dir,
+            self.started_at,
+            results,
+            interrupted,
+            maximum,
+            self.failures,
+        )
 
 
 def _in_process(session: _Session, stop: threading.Event) -> list[WorkerResult]:

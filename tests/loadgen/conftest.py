@@ -125,8 +125,19 @@ def service_process() -> Iterator[Any]:
     started: list[subprocess.Popen[str]] = []
 
     def _start(protocol: str, service: str, args: Sequence[str] = ()) -> ServiceProcess:
-        command = [sys.executable, "-m", f"calculator_{protocol}", service, "--port", "0",
-                   "--metrics-port", "0", "--replica-id", f"{service}-p", *args]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            f"calculator_{protocol}",
+            service,
+            "--port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--replica-id",
+            f"{service}-p",
+            *args,
+        ]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         started.append(process)
         assert process.stdout is not None

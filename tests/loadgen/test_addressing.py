@@ -30,8 +30,10 @@ def test_flag_with_one_or_several_addresses() -> None:
     assert [r.address for r in several.replicas] == ["127.0.0.1:1", "127.0.0.1:2"]
 
 
-@pytest.mark.parametrize("bad", ["addition", "=127.0.0.1:1", "modulo=127.0.0.1:1",
-                                 "addition=127.0.0.1", "addition=host:99999"])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    ["addition", "=127.0.0.1:1", "modulo=127.0.0.1:1", "addition=127.0.0.1", "addition=host:99999"],
+)
 def test_bad_flags(bad: str) -> None:
     with pytest.raises(ValueError, match="bad"):
         parse_endpoint_flag(bad)
@@ -40,9 +42,12 @@ def test_bad_flags(bad: str) -> None:
 def test_flags_beat_the_file_and_the_file_beats_the_environment(tmp_path: Path) -> None:
     env = {"ADDITION_ENDPOINT": "10.0.0.1:1", "DIVISION_ENDPOINT": "10.0.0.4:1"}
     resolved = resolve_endpoints(
-        "grpc", ("addition", "division"), endpoints_file(tmp_path),
-        ["division=127.0.0.2:7"], env,
-    )  # fmt: skip
+        "grpc",
+        ("addition", "division"),
+        endpoints_file(tmp_path),
+        ["division=127.0.0.2:7"],
+        env,
+    )
     assert resolved.protocol == "grpc"
     assert resolved.services["addition"].address == "127.0.0.1:9001"
     assert resolved.services["division"].address == "127.0.0.2:7"

@@ -81,9 +81,14 @@ def test_rate_counts_and_every_file(stack: LocalStack, tmp_path: Path) -> None:
 
 def test_division_success_is_one_minus_div_zero(stack: LocalStack, tmp_path: Path) -> None:
     settings = LoadSettings(
-        protocol=stack.protocol, mix=(("division", 1.0),), div_zero=0.25, rate=400,
-        duration=2, warmup=0, seed=21,
-    )  # fmt: skip
+        protocol=stack.protocol,
+        mix=(("division", 1.0),),
+        div_zero=0.25,
+        rate=400,
+        duration=2,
+        warmup=0,
+        seed=21,
+    )
     result = run_load(settings, stack.endpoints, tmp_path)
     assert result.requests == 800
     # The seeded workload fixes the number of zero divisors: the server must refuse exactly
@@ -94,16 +99,21 @@ def test_division_success_is_one_minus_div_zero(stack: LocalStack, tmp_path: Pat
     assert abs(result.ok / result.requests - 0.75) < 0.06
     [error] = rows(tmp_path / "errors.csv")
     assert (error["outcome"], error["expected"], int(error["count"])) == (
-        "invalid_argument", "true", zeros,
-    )  # fmt: skip
+        "invalid_argument",
+        "true",
+        zeros,
+    )
     assert error["code"] == ("400" if stack.protocol == "rest" else "INVALID_ARGUMENT")
 
 
 def test_closed_loop_keeps_its_callers_busy(stack: LocalStack, tmp_path: Path) -> None:
     settings = LoadSettings(
-        protocol=stack.protocol, mix=(("addition", 1.0),), concurrency=4, duration=1.5,
+        protocol=stack.protocol,
+        mix=(("addition", 1.0),),
+        concurrency=4,
+        duration=1.5,
         warmup=0.5,
-    )  # fmt: skip
+    )
     result = run_load(settings, stack.endpoints, tmp_path)
     assert result.requests > 100 and result.errors == 0
     run = json.loads((tmp_path / "run.json").read_text())
@@ -131,9 +141,13 @@ def test_channels_and_connections_are_tcp_connections(
         {"channels": count} if stack.protocol == "grpc" else {"connections": count}
     )
     settings = LoadSettings(
-        protocol=stack.protocol, mix=(("subtraction", 1.0),), rate=150, duration=2,
-        warmup=0.5, **pool,
-    )  # fmt: skip
+        protocol=stack.protocol,
+        mix=(("subtraction", 1.0),),
+        rate=150,
+        duration=2,
+        warmup=0.5,
+        **pool,
+    )
     server: list[float] = []
     run_load(settings, stack.endpoints, tmp_path, connections_during(stack, "subtraction", server))
     client = [int(r["connections"]) for r in rows(tmp_path / "connections.csv")]
@@ -161,8 +175,9 @@ def test_rest_without_keepalive_opens_a_connection_per_request(
         pytest.skip("--no-keepalive is a REST option")
     port = parse_address(stack.services["multiplication"].address)[1]
     before = closed_connections(port)
-    settings = LoadSettings(mix=(("multiplication", 1.0),), rate=100, duration=1, warmup=0,
-                            keepalive=False)  # fmt: skip
+    settings = LoadSettings(
+        mix=(("multiplication", 1.0),), rate=100, duration=1, warmup=0, keepalive=False
+    )
     result = run_load(settings, stack.endpoints, tmp_path)
     assert result.requests == result.ok == 100
     assert closed_connections(port) - before >= 100
@@ -171,9 +186,13 @@ def test_rest_without_keepalive_opens_a_connection_per_request(
 def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Path) -> None:
     def replica_counts(balancing: str) -> dict[str, int]:
         settings = LoadSettings(
-            protocol=pair.protocol, mix=(("addition", 1.0),), rate=200, duration=1.5,
-            warmup=0, balancing=balancing,
-        )  # fmt: skip
+            protocol=pair.protocol,
+            mix=(("addition", 1.0),),
+            rate=200,
+            duration=1.5,
+            warmup=0,
+            balancing=balancing,
+        )
         out = tmp_path / balancing
         run_load(settings, pair.endpoints, out)
         return {r["replica"]: int(r["requests"]) for r in rows(out / "replicas.csv")}
@@ -200,8 +219,9 @@ def test_two_workers_share_the_rate_and_merge(stack: LocalStack, tmp_path: Path)
     result = run_load(settings, stack.endpoints, tmp_path)
     assert (result.requests, result.ok) == (400, 400)
     assert stack.served("addition") - before == 500  # warm-up included
-    series = [int(r["requests"]) for r in rows(tmp_path / "timeseries.csv")
-              if r["operation"] == "all"]  # fmt: skip
+    series = [
+        int(r["requests"]) for r in rows(tmp_path / "timeseries.csv") if r["operation"] == "all"
+    ]
     assert series == [200, 200]
     # Each worker holds its own channel.
     assert {int(r["connections"]) for r in rows(tmp_path / "connections.csv")} == {2}
@@ -216,15 +236,17 @@ def test_a_killed_server_counts_as_unavailable(
     protocol: str, tmp_path: Path, service_process: Any
 ) -> None:
     server = service_process(protocol, "addition")
-    settings = LoadSettings(protocol=protocol, mix=(("addition", 1.0),), rate=100, duration=2.5,
-                            warmup=0.5, timeout=0.5)  # fmt: skip
+    settings = LoadSettings(
+        protocol=protocol, mix=(("addition", 1.0),), rate=100, duration=2.5, warmup=0.5, timeout=0.5
+    )
 
     def kill_after_first_second(update: Progress) -> None:
         if update.phase == "measure" and server.process.poll() is None:
             server.process.kill()
 
-    result = run_load(settings, endpoints_for(protocol, server.address), tmp_path,
-                      kill_after_first_second)  # fmt: skip
+    result = run_load(
+        settings, endpoints_for(protocol, server.address), tmp_path, kill_after_first_second
+    )
     assert not result.interrupted and result.requests == 250  # the run went on
     outcomes: Counter[str] = Counter()
     for error in rows(tmp_path / "errors.csv"):

@@ -45,9 +45,23 @@ def test_a_command_receives_the_flags_and_builds_settings() -> None:
     def run(rounds: int = 3, **options: Any) -> None:
         seen.append(settings_from_options(options, protocol="grpc"))
 
-    flags = ["--rounds", "2", "--mix", "addition=1,division=3", "--concurrency", "8",
-             "--channels", "3", "--no-keepalive", "--balancing", "round-robin",
-             "--arrivals", "poisson", "--warmup", "0"]  # fmt: skip
+    flags = [
+        "--rounds",
+        "2",
+        "--mix",
+        "addition=1,division=3",
+        "--concurrency",
+        "8",
+        "--channels",
+        "3",
+        "--no-keepalive",
+        "--balancing",
+        "round-robin",
+        "--arrivals",
+        "poisson",
+        "--warmup",
+        "0",
+    ]
     result = CliRunner().invoke(app, flags)
     assert result.exit_code == 0, result.output
     settings = seen[0]

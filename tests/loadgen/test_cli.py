@@ -1,0 +1,143 @@
+"""`calcbench load` as a user runs it: a real subprocess against real services."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgen.rundir import FILES
+from tests.loadgen.conftest import LocalStack
+
+LOAD = [sys.executable, "-m", "calcbench.cli", "load"]
+
+
+def test_load_writes_every_file(stack: LocalStack, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    stack.endpoints.dump(endpoints)
+    out = tmp_path / "run"
+    flags = [
+        "--protocol",
+        stack.protocol,
+        "--endpoints-file",
+        str(endpoints),
+        "--rate",
+        "100",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.5",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run([*LOAD, *flags], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} == set(FILES)
+    assert f"results: {out}" in done.stdout
+    assert "all" in done.stdout and "p99" in done.stdout  # the summary table
+    # Not a terminal: one plain progress line per second, warm-up included.
+    assert done.stdout.count(f"{stack.protocol} measure") == 1
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["rate"] == 100 and run["totals"]["requests"] == 100
+
+
+def test_one_service_from_an_endpoint_flag(stack: LocalStack, tmp_path: Path) -> None:
+    address = stack.services["addition"].address
+    flags = [
+        "--protocol",
+        stack.protocol,
+        "--mix",
+        "addition=1",
+        "--endpoint",
+        f"addition={address}",
+        "--concurrency",
+        "2",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0",
+        "--out",
+        str(tmp_path),
+    ]
+    done = subprocess.run([*LOAD, *flags], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "summary.csv").open() as file:
+        services = [row["operation"] for row in csv.DictReader(file)]
+    assert services == ["addition", "all"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--protocol", "rest", "--rate", "-1"], "--rate must be a number > 0"),
+        (["--protocol", "rest", "--mix", "addition=1"], "no endpoint for addition"),
+        (["--protocol", "grpc", "--endpoint", "addition"], "bad --endpoint"),
+        (["--protocol", "soap"], "--protocol"),
+    ],
+)
+def test_bad_flags_give_one_line(flags: list[str], message: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*LOAD, *flags, "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin"},
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_what_was_measured(stack: LocalStack, tmp_path: Path, workers: str) -> None:
+    if stack.protocol == "rest":
+        pytest.skip("the interrupt path does not depend on the protocol")
+    endpoints = tmp_path / "endpoints.json"
+    stack.endpoints.dump(endpoints)
+    out = tmp_path / "run"
+    flags = [
+        "--protocol",
+        "grpc",
+        "--endpoints-file",
+        str(endpoints),
+        "--rate",
+        "100",
+        "--duration",
+        "60",
+        "--warmup",
+        "0",
+        "--workers",
+        workers,
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(
+        [*LOAD, *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        series = out / "timeseries.csv"
+        deadline = time.monotonic() + 30
+        while not (series.exists() and len(series.read_text().splitlines()) > 4):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in stdout
+    run = json.loads((out / "run.json").read_text())
+    assert run["interrupted"] is True and 1 <= run["measured_seconds"] < 10
+    assert {p.name for p in out.iterdir()} == set(FILES)
+    with (out / "summary.csv").open() as file:
+        requests = int(next(r for r in csv.DictReader(file) if r["operation"] == "all")["requests"])
+    # 100 requests/s until the signal: about 100 per measured second, none lost.
+    assert requests == pytest.approx(100 * run["measured_seconds"], abs=25)
