@@ -115,12 +115,14 @@ def spawn() -> Iterator[Spawn]:
 
 
 def read_ready(proc: subprocess.Popen[str], timeout: float = 20.0) -> dict[str, Any]:
-    """The JSON ready line, or `{}` when the process exits first."""
-    assert proc.stdout is not None
+    """The JSON ready line; fails the test with the process's stderr if it exits first."""
+    assert proc.stdout is not None and proc.stderr is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         readable, _, _ = select.select([proc.stdout], [], [], 0.1)
         if readable:
-            line = proc.stdout.readline()
-            return dict(json.loads(line)) if line else {}
+            if line := proc.stdout.readline():
+                return dict(json.loads(line))
+            proc.wait(timeout=10)
+            raise AssertionError(f"exited {proc.returncode} before ready: {proc.stderr.read()}")
     raise AssertionError(f"no ready line within {timeout} s")
