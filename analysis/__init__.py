@@ -2,14 +2,31 @@
 
 `build_report(run_dir)` writes everything into a run directory; `compare_runs(dirs, out)` puts
 several runs side by side; `analysis.console.print_run_summary` prints the terminal summary.
+Names are imported on first use, so that `calcbench serve` never pays for pandas and matplotlib.
 """
 
 from __future__ import annotations
 
-from analysis.compute import Analysis, analyse, analyse_dir
-from analysis.report import ReportFiles, build_report, compare_runs
-from analysis.rundir import Run, RunDirError, load_run
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from analysis.compute import Analysis, analyse, analyse_dir
+    from analysis.errors import RunDirError
+    from analysis.report import ReportFiles, build_report, compare_runs
+    from analysis.rundir import Run, load_run
+
+_HOMES = {
+    "Analysis": "analysis.compute",
+    "analyse": "analysis.compute",
+    "analyse_dir": "analysis.compute",
+    "RunDirError": "analysis.errors",
+    "ReportFiles": "analysis.report",
+    "build_report": "analysis.report",
+    "compare_runs": "analysis.report",
+    "Run": "analysis.rundir",
+    "load_run": "analysis.rundir",
+}
 __all__ = [
     "Analysis",
     "ReportFiles",
@@ -21,3 +38,10 @@ __all__ = [
     "compare_runs",
     "load_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

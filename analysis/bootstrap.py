@@ -79,9 +79,12 @@ def ratio_interval(grpc: FloatArray, rest: FloatArray, level: float = 0.95) -> t
 
 
 def verdict(low: float, high: float) -> str:
-    """How to read an interval: "within noise" when it contains 1."""
+    """How to read an interval: "within noise" when it contains 1.
+
+    Not "n/a" for a missing interval: pandas would read that back as NaN.
+    """
     if np.isnan(low) or np.isnan(high):
-        return "n/a"
+        return "no interval"
     if low <= 1 <= high:
         return "within noise"
     return "gRPC higher" if low > 1 else "gRPC lower"

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from analysis.console import print_run_summary
-from analysis.report import build_report, compare_runs
-from analysis.rundir import RunDirError
+from analysis.errors import RunDirError
 
 
 def _fail(message: str) -> typer.Exit:
@@ -28,6 +26,10 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `calcbench run`.")],
 ) -> None:
     """Rebuild the CSVs, charts, report.md and report.html of a run directory."""
+    # Imported here: every other `calcbench` command starts without pandas and matplotlib.
+    from analysis.console import print_run_summary
+    from analysis.report import build_report
+
     try:
         files = build_report(run_dir)
         print_run_summary(run_dir, _console())
@@ -43,6 +45,8 @@ def compare(
     ] = Path("results/compare"),
 ) -> None:
     """Put several runs side by side: a table and a chart of their key metrics."""
+    from analysis.report import compare_runs
+
     try:
         table = compare_runs(run_dirs, out)
     except RunDirError as exc:

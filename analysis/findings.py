@@ -76,7 +76,7 @@ def _ratio_sentence(row: Mapping[Hashable, Any], name: str, unit: str) -> str:
         f"{name[0].upper()}{name[1:]}: REST {fmt(rest)}, gRPC {fmt(grpc)}; gRPC/REST "
         f"{fmt_ratio(float(row['ratio']))}"
     )
-    if row["verdict"] == "n/a":
+    if row["verdict"] == "no interval":
         return f"{head} (no interval: it needs two or more rounds completed by both protocols)."
     return (
         f"{head} (95% CI {fmt_ci(low, high)}): {_reading(str(row['metric']), str(row['verdict']))}."

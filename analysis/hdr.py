@@ -82,7 +82,8 @@ def percentiles_of_counts(
     total = cumulative[..., -1]
     out = []
     for q in quantiles:
-        target = np.maximum(np.floor(q / 100 * total + 0.5), 1)
+        # hdrh's order of operations: 99.99 * 5000 / 100 is 4999.5, 0.9999 * 5000 is not.
+        target = np.maximum(np.floor(q * total / 100 + 0.5), 1)
         index = np.minimum((cumulative < target[..., None]).sum(axis=-1), high.size - 1)
         out.append(np.where(total > 0, high[index], np.nan))
     return out
@@ -132,6 +133,6 @@ def spectrum(
     if not dist.total:
         return pct, np.full(points, np.nan)
     cumulative = np.cumsum(dist.counts)
-    target = np.maximum(np.floor(pct / 100 * cumulative[-1] + 0.5), 1)
+    target = np.maximum(np.floor(pct * cumulative[-1] / 100 + 0.5), 1)
     index = np.minimum(np.searchsorted(cumulative, target), dist.high.size - 1)
     return pct, dist.high[index]

@@ -14,6 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.errors import RunDirError
+
+__all__ = ["Phase", "Run", "RunDirError", "load_run", "read_phase_json", "read_table"]
+
 PHASE_FILES = (
     "run.json",
     "summary.csv",
@@ -25,10 +29,6 @@ PHASE_FILES = (
 )
 #: Columns read as text whatever they look like (a status code `14` is a label, not a number).
 _TEXT_COLUMNS = {"protocol": str, "operation": str, "service": str, "replica": str, "code": str}
-
-
-class RunDirError(Exception):
-    """The directory is missing, is not a `calcbench run` directory, or holds no usable phase."""
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def _replicas(
 ) -> list[str]:
     n = spec.replicas
     if mode == "round-robin":
-        index = np.arange(len(ops)) % n
+        index = ops.groupby(ops).cumcount().to_numpy() % n  # a rotation per service
     elif protocol == "grpc":  # one channel per service: pinned to one replica for the phase
         pinned = {op: int(rng.integers(n)) for op in OPERATIONS}
         index = np.array([pinned[o] for o in ops])
@@ -325,3 +325,11 @@ def make_run(root: Path, spec: Spec | None = None, *, incomplete: tuple[str, ...
     root.mkdir(parents=True, exist_ok=True)
     (root / "run.json").write_text(json.dumps(meta, indent=1))
     return root
+
+
+def by_key(frame: pd.DataFrame, *keys: str) -> dict[Any, dict[Any, Any]]:
+    """Rows of `frame` as dicts, keyed by the value(s) of `keys` (a tuple for several)."""
+    rows = frame.to_dict("records")
+    if len(keys) == 1:
+        return {row[keys[0]]: row for row in rows}
+    return {tuple(row[k] for k in keys): row for row in rows}

@@ -1,0 +1,85 @@
+"""Imbalance figures per service: max share over fair share, CV, idle replicas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.replicas import balancing_rounds, imbalance, replica_table, summarize_balancing
+
+
+@pytest.mark.parametrize(
+    ("counts", "replicas", "share", "cv", "idle"),
+    [
+        ([50, 50], 2, 1.0, 0.0, 0),  # perfectly even
+        ([100, 0], 2, 2.0, 1.0, 1),  # pinned to one replica of two
+        ([100], 2, 2.0, 1.0, 1),  # the idle replica never appeared in the counts
+        ([60, 40], 2, 1.2, 0.2, 0),
+        ([30, 30, 0], 3, 1.5, math.sqrt(0.5), 1),
+    ],
+)
+def test_imbalance(counts: list[int], replicas: int, share: float, cv: float, idle: int) -> None:
+    got = imbalance(np.array(counts), replicas)
+    assert got[0] == pytest.approx(share)
+    assert got[1] == pytest.approx(cv)
+    assert got[2] == idle
+
+
+def test_imbalance_of_nothing_is_undefined() -> None:
+    share, cv, idle = imbalance(np.array([0, 0]), 2)
+    assert math.isnan(share) and math.isnan(cv) and idle == 2
+
+
+def _client() -> pd.DataFrame:
+    rows = [
+        # round 1 pinned to replica 0, round 2 pinned to replica 1: merged they look even
+        ("grpc", "shared", 1, "addition", "addition-0", 100),
+        ("grpc", "shared", 2, "addition", "addition-1", 100),
+        ("grpc", "round-robin", 1, "addition", "addition-0", 51),
+        ("grpc", "round-robin", 1, "addition", "addition-1", 49),
+    ]
+    columns = ["protocol", "balancing", "round", "service", "replica", "requests"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _server() -> pd.DataFrame:
+    rows = [
+        ("grpc", "shared", 1, "addition", "addition-0", 100),
+        ("grpc", "shared", 1, "addition", "addition-1", 0),
+        ("grpc", "shared", 2, "addition", "addition-0", 0),
+        ("grpc", "shared", 2, "addition", "addition-1", 100),
+        ("grpc", "round-robin", 1, "addition", "addition-0", 51),
+        ("grpc", "round-robin", 1, "addition", "addition-1", 49),
+    ]
+    columns = ["protocol", "balancing", "round", "service", "replica", "requests"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_pinning_that_moves_between_rounds_is_still_seen() -> None:
+    table = replica_table(_client(), _server())
+    summary = summarize_balancing(balancing_rounds(table, replicas=2)).set_index("balancing")
+    assert summary.loc["shared", "max_share_over_fair"] == pytest.approx(2.0)
+    assert summary.loc["shared", "rounds_with_idle"] == 2
+    assert summary.loc["shared", "idle_replicas"] == pytest.approx(1.0)
+    assert summary.loc["round-robin", "max_share_over_fair"] == pytest.approx(1.02)
+    assert summary.loc["round-robin", "idle_replicas"] == 0
+    assert set(summary["source"]) == {"server"}
+
+
+def test_replica_table_joins_client_and_server_counts() -> None:
+    table = replica_table(_client(), _server())
+    idle = table[(table["balancing"] == "shared") & (table["round"] == 1)].set_index("replica")
+    assert idle.loc["addition-1", "requests"] == 0  # never seen by the client
+    assert idle.loc["addition-1", "server_requests"] == 0
+    assert idle.loc["addition-0", "share"] == pytest.approx(1.0)
+
+
+def test_client_counts_are_used_without_server_metrics() -> None:
+    empty = pd.DataFrame(columns=_server().columns)
+    rounds = balancing_rounds(replica_table(_client(), empty), replicas=2)
+    shared = rounds[rounds["balancing"] == "shared"]
+    assert set(shared["source"]) == {"client"}
+    assert list(shared["idle_replicas"]) == [1, 1]
