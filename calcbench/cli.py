@@ -18,6 +18,7 @@ try:  # typer >= 0.20 vendors click; older releases use click itself
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
 
+from analysis.cli import compare, report
 from calcbench.console import console, fail
 from calcbench.ports import DEFAULT_BASE_PORTS
 from calcbench.run_command import run
@@ -83,6 +84,8 @@ def serve(
 
 app.command("run")(run)
 app.command("load")(load)
+app.command("report")(report)
+app.command("compare")(compare)
 
 
 def main() -> None:
