@@ -67,6 +67,7 @@ class Collector:
         self.requests = 0
         self.errors = 0
         self.histogram = new_histogram()
+        self.progress_error: str | None = None
         self._waiting: dict[int, list[SecondStats]] = {}
 
     def add(self, stats: SecondStats) -> None:
@@ -90,7 +91,16 @@ class Collector:
             self.errors += stats.errors.total()
             self.histogram.add(all_histogram)
         if self.progress is not None:
-            self.progress(self._progress(stats))
+            self._report(self._progress(stats))
+
+    def _report(self, progress: Progress) -> None:
+        """Call the progress callback; one that fails is dropped, never the run with it."""
+        assert self.progress is not None
+        try:
+            self.progress(progress)
+        except Exception as exc:
+            self.progress = None
+            self.progress_error = f"progress callback failed: {type(exc).__name__}: {exc}"
 
     def _progress(self, stats: SecondStats) -> Progress:
         return Progress(

@@ -118,7 +118,7 @@ class WorkerPool:
             kind, worker, payload = message
             ready += kind == "ready"
             if kind == "failed":
-                self.failures.append(f"worker {worker}: {payload}")
+                self.failures.append(f"worker {worker} failed: {payload}")
         return not self.failures
 
     def start(self, t0: float) -> None:
@@ -159,7 +159,7 @@ class WorkerPool:
             self.results.append(WorkerResult.from_wire(payload))
             done.add(worker)
         elif kind == "failed":
-            self.failures.append(f"worker {worker}: {payload}")
+            self.failures.append(f"worker {worker} failed: {payload}")
             done.add(worker)
 
     def _next(self, timeout: float) -> tuple[str, int, Any] | None:

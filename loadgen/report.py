@@ -87,7 +87,7 @@ def write_results(run: ReportInput) -> LoadResult:
     seconds = measured_seconds(settings, run.results, interrupted)
     lag = merged(r.lag for r in run.results) if run.results else new_histogram()
     health = assess(settings.open_loop, lag, [r.usage for r in run.results], measured.requests())
-    health.warnings.extend(f"worker failed: {failure}" for failure in run.failures)
+    health.warnings.extend(run.failures)
     out = run.out_dir
     for name, kind in ((SUMMARY, "intended"), (SUMMARY_ACTUAL, "actual")):
         rows = summary_rows(protocol, settings.services, measured, seconds, kind)

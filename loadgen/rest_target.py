@@ -59,10 +59,13 @@ class RestTarget:
                 force_close=not self._keepalive,
                 keepalive_timeout=_IDLE_SECONDS if self._keepalive else None,
             )
+            # As the percentage service's client: no cookies, no decompression, no user agent.
             session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
-                skip_auto_headers=("Accept-Encoding",),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
             urls = [URL(f"http://{address}/{service}") for address in addresses]
             health = tuple(URL(f"http://{address}/healthz") for address in addresses)

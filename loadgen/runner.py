@@ -108,6 +108,8 @@ class _Session:
         if self.sampler is not None:
             self.sampler.stop()
         self.collector.close()
+        if self.collector.progress_error:
+            self.failures.append(self.collector.progress_error)
         self.timeseries.close()
         self.connections.close()
 

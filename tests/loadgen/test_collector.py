@@ -59,3 +59,19 @@ def test_close_completes_seconds_a_stopped_worker_never_sent(tmp_path: Path) -> 
     collector.close()
     appender.close()
     assert collector.requests == 5
+
+
+def test_a_failing_progress_callback_is_dropped_not_the_run(tmp_path: Path) -> None:
+    appender = CsvAppender(tmp_path / "t.csv", TIMESERIES_COLUMNS)
+    calls: list[Progress] = []
+
+    def progress(update: Progress) -> None:
+        calls.append(update)
+        raise RuntimeError("display gone")
+
+    collector = Collector("rest", 1, appender, total_seconds=3, warmup=1, progress=progress)
+    for stats in worker_seconds([1, 2, 3]):
+        collector.add(stats)
+    appender.close()
+    assert len(calls) == 1 and collector.requests == 5
+    assert collector.progress_error == "progress callback failed: RuntimeError: display gone"
