@@ -11,9 +11,11 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 import psutil
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from calcbench.metrics_http import MetricsServer
 
 #: Server-side outcomes. `malformed` is a request the service could not read (REST 413/422).
 OUTCOMES: Final = ("ok", "invalid_argument", "malformed", "unavailable", "timeout", "server_error")
@@ -94,7 +96,6 @@ class ServiceMetrics:
         self._counters[outcome].inc()
         self._duration.observe(seconds)
 
-    def serve(self, host: str, port: int) -> int:
-        """Start the /metrics HTTP server in a daemon thread; return the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        return int(server.server_port)
+    def serve(self, host: str, port: int) -> MetricsServer:
+        """Serve /metrics on `host:port` (0: any free port) until the returned server's stop()."""
+        return MetricsServer(self.registry, host, port)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from calcbench.metrics_http import MetricsServer
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
 from calculator_grpc import aio_model, sync_model
-from calculator_grpc.metrics_http import MetricsServer
 
 SERVER_MODELS: Final = ("sync", "aio")
 
@@ -57,8 +57,7 @@ def start(config: ServiceConfig) -> GrpcService:
         server = sync_model.start(config, metrics)
     metrics.set_ports(tuple(p for p in (server.port, server.own_port) if p is not None))
     try:
-        # Not ServiceMetrics.serve(): ours can be stopped (see metrics_http).
-        metrics_http = MetricsServer(metrics.registry, config.host, config.metrics_port)
+        metrics_http = metrics.serve(config.host, config.metrics_port)
     except OSError:
         server.stop(0)
         raise

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import uvicorn
 
+from calcbench.metrics_http import MetricsServer
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
 from calculator_rest.app import create_app
@@ -52,12 +53,14 @@ class RestService:
     metrics: ServiceMetrics
     server: uvicorn.Server
     thread: threading.Thread
+    metrics_http: MetricsServer
 
     def stop(self, grace: float = 1.0) -> None:
         """Stop accepting, let in-flight requests finish for up to `grace` s, then return."""
         self.server.config.timeout_graceful_shutdown = math.ceil(grace)
         self.server.should_exit = True
         self.thread.join(timeout=grace + 5.0)
+        self.metrics_http.stop()
 
 
 def start(config: ServiceConfig) -> RestService:
@@ -72,16 +75,20 @@ def start(config: ServiceConfig) -> RestService:
             sockets.append(bind(config.host, config.own_port, reuse_port=False))
         ports = tuple(int(sock.getsockname()[1]) for sock in sockets)
         metrics = ServiceMetrics(config.service, config.replica_id, ports)
-        metrics_port = _serve_metrics(metrics, config.host, config.metrics_port)
+        metrics_http = metrics.serve(config.host, config.metrics_port)
         server = uvicorn.Server(uvicorn.Config(create_app(config, metrics), **UVICORN_OPTIONS))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": sockets}, name=f"rest-{config.service}"
         )
         thread.daemon = True
         thread.start()
-        _wait_started(server, thread)
+        try:
+            _wait_started(server, thread)
+        except BaseException:
+            metrics_http.stop()
+            raise
     own_port = ports[1] if len(ports) > 1 else None
-    return RestService(ports[0], own_port, metrics_port, metrics, server, thread)
+    return RestService(ports[0], own_port, metrics_http.port, metrics, server, thread, metrics_http)
 
 
 @contextmanager
@@ -108,13 +115,6 @@ def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
         sock.close()
         raise OSError(f"port {port} on {host} is already in use") from exc
     return sock
-
-
-def _serve_metrics(metrics: ServiceMetrics, host: str, port: int) -> int:
-    try:
-        return metrics.serve(host, port)
-    except OSError as exc:
-        raise OSError(f"port {port} on {host} is already in use") from exc
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -1,8 +1,8 @@
-"""The /metrics endpoint with a stop: `ServiceMetrics.serve` starts one that cannot be stopped.
+"""The /metrics endpoint with a stop (prometheus_client's `start_http_server` has none).
 
-A replica started in-process (tests, `calcbench serve` helpers) must release its metrics port on
-`stop()`, and promptly: the stock server polls for shutdown every 0.5 s, which would make every
-stop half a second long.
+A replica started in-process (tests) must release its metrics port on `stop()`, and promptly:
+the stock server polls for shutdown every 0.5 s, which would make every stop half a second long.
+Both stacks serve their metrics through this, on their separate `--metrics-port`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ class MetricsServer:
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
         server_class = _Server6 if ":" in host else _Server4
-        self._httpd = make_server(
-            host, port, make_wsgi_app(registry), server_class, handler_class=_QuietHandler
-        )
+        try:
+            self._httpd = make_server(
+                host, port, make_wsgi_app(registry), server_class, handler_class=_QuietHandler
+            )
+        except OSError as exc:
+            raise OSError(f"port {port} on {host} is already in use") from exc
         self.port = int(self._httpd.server_port)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
