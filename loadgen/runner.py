@@ -20,6 +20,7 @@ from calcbench.endpoints import Endpoints
 from loadgen.collector import TIMESERIES_COLUMNS, Collector, Progress
 from loadgen.connections import ConnectionSampler
 from loadgen.meta import utc_now
+from loadgen.percentiles import prepare
 from loadgen.processes import WorkerPool
 from loadgen.report import LoadResult, ReportInput, write_results
 from loadgen.results import CONNECTION_COLUMNS
@@ -91,6 +92,7 @@ class _Session:
         )
         self.sampler: ConnectionSampler | None = None
         self.failures: list[str] = []
+        prepare()
 
     def begin(self, t0: float, pids: list[int]) -> None:
         """The run starts at `t0`: sample the connections of `pids` from the measured start."""

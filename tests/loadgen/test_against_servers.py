@@ -84,8 +84,8 @@ def test_division_success_is_one_minus_div_zero(stack: LocalStack, tmp_path: Pat
         protocol=stack.protocol,
         mix=(("division", 1.0),),
         div_zero=0.25,
-        rate=400,
-        duration=2,
+        rate=800,
+        duration=1,
         warmup=0,
         seed=21,
     )
@@ -111,8 +111,8 @@ def test_closed_loop_keeps_its_callers_busy(stack: LocalStack, tmp_path: Path) -
         protocol=stack.protocol,
         mix=(("addition", 1.0),),
         concurrency=4,
-        duration=1.5,
-        warmup=0.5,
+        duration=1,
+        warmup=0.3,
     )
     result = run_load(settings, stack.endpoints, tmp_path)
     assert result.requests > 100 and result.errors == 0
@@ -189,7 +189,7 @@ def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Pa
             protocol=pair.protocol,
             mix=(("addition", 1.0),),
             rate=200,
-            duration=1.5,
+            duration=1,
             warmup=0,
             balancing=balancing,
         )
@@ -199,12 +199,12 @@ def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Pa
 
     spread = replica_counts("round-robin")
     # Round robin alternates per request (REST by rotating URLs, gRPC by its round_robin
-    # policy): 300 requests split 150/150, give or take the few sent while a subchannel
+    # policy): 200 requests split 100/100, give or take the few sent while a subchannel
     # was still connecting.
     assert set(spread) == {"addition-0", "addition-1"}
-    assert min(spread.values()) >= 120
+    assert min(spread.values()) >= 80
     shared = replica_counts("shared")
-    assert sum(shared.values()) == 300
+    assert sum(shared.values()) == 200
     if pair.protocol == "grpc":
         assert len(shared) == 1  # one HTTP/2 connection: every call to one replica
 
@@ -237,7 +237,7 @@ def test_a_killed_server_counts_as_unavailable(
 ) -> None:
     server = service_process(protocol, "addition")
     settings = LoadSettings(
-        protocol=protocol, mix=(("addition", 1.0),), rate=100, duration=2.5, warmup=0.5, timeout=0.5
+        protocol=protocol, mix=(("addition", 1.0),), rate=100, duration=2, warmup=0.5, timeout=0.5
     )
 
     def kill_after_first_second(update: Progress) -> None:
@@ -247,13 +247,13 @@ def test_a_killed_server_counts_as_unavailable(
     result = run_load(
         settings, endpoints_for(protocol, server.address), tmp_path, kill_after_first_second
     )
-    assert not result.interrupted and result.requests == 250  # the run went on
+    assert not result.interrupted and result.requests == 200  # the run went on
     outcomes: Counter[str] = Counter()
     for error in rows(tmp_path / "errors.csv"):
         outcomes[error["outcome"]] += int(error["count"])
     # Replies cut off by the kill and connections refused after it (a raw code per cause).
     assert set(outcomes) == {"unavailable"}
-    assert result.ok + outcomes["unavailable"] == 250
-    assert result.ok >= 90 and outcomes["unavailable"] >= 100
+    assert result.ok + outcomes["unavailable"] == 200
+    # Killed once second 0 was complete: that second all answered, most of second 1 not.
     series = [r for r in rows(tmp_path / "timeseries.csv") if r["operation"] == "all"]
-    assert int(series[0]["errors"]) == 0 and int(series[-1]["errors"]) == 50
+    assert int(series[0]["errors"]) == 0 and int(series[1]["errors"]) >= 70

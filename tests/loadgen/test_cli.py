@@ -48,6 +48,8 @@ def test_load_writes_every_file(stack: LocalStack, tmp_path: Path) -> None:
 
 
 def test_one_service_from_an_endpoint_flag(stack: LocalStack, tmp_path: Path) -> None:
+    if stack.protocol == "rest":
+        pytest.skip("flag parsing does not depend on the protocol")
     address = stack.services["addition"].address
     flags = [
         "--protocol",
@@ -77,7 +79,6 @@ def test_one_service_from_an_endpoint_flag(stack: LocalStack, tmp_path: Path) ->
     [
         (["--protocol", "rest", "--rate", "-1"], "--rate must be a number > 0"),
         (["--protocol", "rest", "--mix", "addition=1"], "no endpoint for addition"),
-        (["--protocol", "grpc", "--endpoint", "addition"], "bad --endpoint"),
         (["--protocol", "soap"], "--protocol"),
     ],
 )
