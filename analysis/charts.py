@@ -19,6 +19,16 @@ from analysis.hdr import Dist
 from analysis.style import BALANCING_STYLES, OPERATIONS, PROTOCOLS, color, label, ordered
 
 
+def no_data(ax: Axes, frame: pd.DataFrame) -> bool:
+    """Say so on the axes when there is nothing to draw (a file missing from every phase)."""
+    if not frame.empty:
+        return False
+    ax.text(0.5, 0.5, "no data in this run", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return True
+
+
 def log_axis(ax: Axes) -> None:
     """A log y axis labelled 0.5, 1, 2 rather than 5x10^-1."""
     ax.set_yscale("log")
@@ -49,6 +59,8 @@ def grouped_bars(
     fmt: Callable[[float], str] | None = None,
 ) -> None:
     """Bars of `value` per `category`, one bar per protocol side by side, coloured by protocol."""
+    if no_data(ax, frame):
+        return
     categories = ordered(frame[category].astype(str), (*OPERATIONS, "all"))
     protocols = ordered(frame["protocol"].astype(str), PROTOCOLS)
     width = 0.8 / max(len(protocols), 1)
@@ -66,7 +78,12 @@ def grouped_bars(
         if fmt is not None:
             ax.bar_label(bars, [fmt(h) if np.isfinite(h) else "" for h in heights], fontsize=7)
     ax.set_xticks(x, categories, rotation=20, ha="right")
-    ax.legend(loc="best", fontsize=8)
+    if len(categories) == 1:
+        ax.set_xlim(-1.2, 1.2)  # one group: keep the bars bar-shaped
+    top = np.nanmax(frame[value].to_numpy(dtype=float), initial=0.0)
+    if np.isfinite(top) and top > 0:
+        ax.set_ylim(0, top * 1.3)  # headroom for the value labels and the legend
+    ax.legend(loc="upper right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -79,7 +96,8 @@ def plot_rps_per_service(services: pd.DataFrame, ax: Axes) -> None:
 def plot_success_per_service(services: pd.DataFrame, ax: Axes) -> None:
     frame = service_rows(services).assign(success_pct=lambda f: 100 * f["success_rate"])
     grouped_bars(ax, frame, "service", "success_pct", lambda v: f"{v:.1f}%")
-    ax.set_ylim(0, 112)
+    ax.set_ylim(0, 130)  # room above 100% for the labels and the legend
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("success rate (%), ok / all requests")
     ax.set_title("Success rate per service")
 
@@ -101,6 +119,8 @@ _MARKERS = {"p50_ms": "o", "p95_ms": "s", "p99_ms": "^"}
 
 def plot_latency_percentiles(frame: pd.DataFrame, category: str, ax: Axes) -> None:
     """p50, p95, p99 per `category` (service or operation) and protocol, on a log axis."""
+    if no_data(ax, frame):
+        return
     categories = ordered(frame[category].astype(str), (*OPERATIONS, "all"))
     protocols = ordered(frame["protocol"].astype(str), PROTOCOLS)
     x = np.arange(len(categories))
@@ -136,6 +156,9 @@ def _nines_axis(ax: Axes, max_nines: int) -> None:
 
 def plot_spectrum(spectra: Mapping[tuple[str, str], Dist], ax: Axes, max_nines: int = 4) -> None:
     """HdrHistogram-style percentile spectrum; keys are (protocol, "intended" | "actual")."""
+    if not any(d.total for d in spectra.values()):
+        no_data(ax, pd.DataFrame())
+        return
     for (protocol, kind), dist in spectra.items():
         if not dist.total:
             continue
@@ -164,6 +187,8 @@ def plot_timeseries(
     `order` lists the phases as (round, balancing, protocol) in the order they ran.
     """
     rows = timeseries[timeseries["operation"] == "all"]
+    if no_data(ax_rps, rows) or no_data(ax_p99, rows):
+        return
     phases = dict(tuple(rows.groupby(["round", "balancing", "protocol"])))
     offset = 0.0
     for key in order:

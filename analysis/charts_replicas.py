@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
+from analysis.charts import no_data
 from analysis.style import OPERATIONS, PROTOCOLS, color, label, ordered
 
 
@@ -23,6 +25,8 @@ def _replica_positions(rows: pd.DataFrame) -> tuple[list[str], np.ndarray]:
 def plot_replica_requests(replicas: pd.DataFrame, ax: Axes, protocol: str, mode: str) -> None:
     """Requests served per replica, stacked by round: pinning shows as one full bar per round."""
     rows = replicas[(replicas["protocol"] == protocol) & (replicas["balancing"] == mode)]
+    if no_data(ax, rows):
+        return
     source = "server_requests" if rows["server_requests"].notna().all() else "requests"
     names, x = _replica_positions(rows)
     rounds = sorted(int(r) for r in rows["round"].unique())
@@ -46,24 +50,41 @@ def plot_replica_requests(replicas: pd.DataFrame, ax: Axes, protocol: str, mode:
     who = "server metrics" if source == "server_requests" else "client x-calc-replica"
     ax.set_ylabel(f"requests ({who})")
     ax.set_title(f"{label(protocol)}, {mode}")
-    ax.legend(fontsize=7)
+    _headroom(ax)
+    ax.legend(fontsize=7, ncol=len(rounds), loc="upper right")
     ax.grid(axis="y", alpha=0.3)
 
 
-def plot_replica_connections(services: pd.DataFrame, ax: Axes, protocol: str, mode: str) -> None:
-    """Open TCP connections per replica (server side, mean over rounds)."""
-    rows = services[(services["protocol"] == protocol) & (services["balancing"] == mode)]
-    rows = rows[rows["replica"] != "all"]
+def _headroom(ax: Axes) -> None:
+    """Room above the tallest bar for a one-line legend."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * 1.2 if high > 0 else 1.0)
+
+
+def plot_replica_connections(replicas: pd.DataFrame, ax: Axes, protocol: str, mode: str) -> None:
+    """Open TCP connections per replica (server side), one bar per round side by side."""
+    rows = replicas[(replicas["protocol"] == protocol) & (replicas["balancing"] == mode)]
+    if no_data(ax, rows):
+        return
     names, x = _replica_positions(rows)
-    values = rows.set_index("replica")["tcp_conn"]
-    ax.bar(x, [float(values.get(n, 0.0)) for n in names], 0.8, color=color(protocol))
+    rounds = sorted(int(r) for r in rows["round"].unique())
+    width = 0.8 / max(len(rounds), 1)
+    for k, rnd in enumerate(rounds):
+        values = rows[rows["round"] == rnd].set_index("replica")["tcp_conn"]
+        heights = [float(values.get(n, 0.0)) for n in names]
+        alpha = 1.0 - 0.6 * k / max(len(rounds) - 1, 1)
+        offset = (k - (len(rounds) - 1) / 2) * width
+        ax.bar(x + offset, heights, width, color=color(protocol), alpha=alpha, label=f"round {rnd}")
     ax.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("open TCP connections")
+    ax.set_ylabel("open TCP connections (server side)")
     ax.set_title(f"{label(protocol)}, {mode}")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _headroom(ax)
+    ax.legend(fontsize=7, ncol=len(rounds), loc="upper right")
     ax.grid(axis="y", alpha=0.3)
 
 
-def plot_compare(frame: pd.DataFrame, metric: str, ax: Axes) -> None:
+def plot_compare(frame: pd.DataFrame, metric: str, title: str, ax: Axes) -> None:
     """One metric of several runs: a group of bars per run x balancing, one bar per protocol."""
     frame = frame.assign(group=frame["run"].astype(str) + "\n" + frame["balancing"].astype(str))
     groups = list(dict.fromkeys(frame["group"]))
@@ -74,6 +95,7 @@ def plot_compare(frame: pd.DataFrame, metric: str, ax: Axes) -> None:
         x = np.arange(len(groups)) + (i - (len(protocols) - 1) / 2) * width
         ax.bar(x, [float(values.get(g, np.nan)) for g in groups], width, color=color(protocol))
     ax.set_xticks(np.arange(len(groups)), groups, fontsize=7)
-    ax.set_title(metric)
+    ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
+    _headroom(ax)
     ax.legend(handles=[Patch(color=color(p), label=label(p)) for p in protocols], fontsize=7)

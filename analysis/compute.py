@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -123,8 +124,29 @@ def analyse(run: Run) -> Analysis:
     )
 
 
-def analyse_dir(run_dir: Path) -> Analysis:
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def _fingerprint(run_dir: Path) -> Fingerprint:
+    """Names, sizes and times of the files the analysis reads: equal means same input."""
+    files = [run_dir / "run.json", *sorted(run_dir.glob("phases/*/*"))]
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
+
+
+@lru_cache(maxsize=2)
+def _cached(run_dir: Path, fingerprint: Fingerprint) -> Analysis:
     return analyse(load_run(run_dir))
+
+
+def analyse_dir(run_dir: Path) -> Analysis:
+    """`analyse(load_run(run_dir))`, computed once for unchanged input.
+
+    `calcbench run` builds the report and then prints the summary of the same directory; the
+    bootstrap need not run twice. The result is shared: treat its tables as read-only.
+    """
+    if not (run_dir / "run.json").is_file():
+        return analyse(load_run(run_dir))  # raises the right RunDirError
+    return _cached(run_dir.resolve(), _fingerprint(run_dir))
 
 
 KEY_METRICS = ["requests", "rps", "success_rate", "p50_ms", "p95_ms", "p99_ms", "mean_ms"]

@@ -52,8 +52,7 @@ def _per_mode(a: Analysis, title: str, draw: PerMode) -> Figure:
     fig, axes = _figure(a, title, 1, len(modes))
     for ax, mode in zip(axes[0], modes, strict=True):
         draw(ax, mode)
-        if len(modes) > 1:
-            ax.set_title(f"{ax.get_title()} ({mode})")
+        _tag_mode([ax], mode, modes)
     return fig
 
 
@@ -100,7 +99,15 @@ def _pairs(a: Analysis, title: str, left: PerMode, right: PerMode) -> Figure:
     for row, mode in zip(axes, modes, strict=True):
         left(row[0], mode)
         right(row[1], mode)
+        _tag_mode(row, mode, modes)
     return fig
+
+
+def _tag_mode(axes: list[Axes], mode: str, modes: list[str]) -> None:
+    """Name the balancing mode in each panel's title when the run had several."""
+    if len(modes) > 1:
+        for ax in axes:
+            ax.set_title(f"{ax.get_title()} ({mode})")
 
 
 def _grid(a: Analysis, title: str, draw: Callable[[Axes, str, str], None]) -> Figure:
@@ -146,7 +153,7 @@ def build_figures(a: Analysis) -> dict[str, Figure]:
         figures["replica_connections"] = _grid(
             a,
             "Open TCP connections per replica (server side)",
-            lambda ax, p, m: charts_replicas.plot_replica_connections(a.services, ax, p, m),
+            lambda ax, p, m: charts_replicas.plot_replica_connections(a.replicas, ax, p, m),
         )
     return figures
 
@@ -156,4 +163,5 @@ def _per_mode_cpu(a: Analysis) -> Figure:
     fig, axes = _figure(a, "CPU per request, client and server", len(modes), 2)
     for row, mode in zip(axes, modes, strict=True):
         charts.plot_cpu(_mode(a.phases, mode), _mode(a.services, mode), row[0], row[1])
+        _tag_mode(row, mode, modes)
     return fig

@@ -21,6 +21,7 @@ REPLICA_COLUMNS = [
     "share",
     "balancing",
     "round",
+    "tcp_conn",
 ]
 BALANCING_COLUMNS = [
     "protocol",
@@ -39,7 +40,8 @@ _KEYS = ["protocol", "balancing", "round", "service"]
 
 
 def replica_table(client: pd.DataFrame, scrapes: pd.DataFrame) -> pd.DataFrame:
-    """replicas.csv: client and server request counts per round x replica, with client share."""
+    """replicas.csv: per round x replica, client and server request counts, the client share
+    and the replica's open TCP connections (server side)."""
     keys = [*_KEYS, "replica"]
     left = (
         client.groupby(keys, as_index=False).agg(requests=("requests", "sum"))
@@ -47,9 +49,11 @@ def replica_table(client: pd.DataFrame, scrapes: pd.DataFrame) -> pd.DataFrame:
         else pd.DataFrame(columns=[*keys, "requests"])
     )
     right = (
-        scrapes.groupby(keys, as_index=False).agg(server_requests=("requests", "sum"))
+        scrapes.groupby(keys, as_index=False).agg(
+            server_requests=("requests", "sum"), tcp_conn=("tcp_conn", "sum")
+        )
         if not scrapes.empty
-        else pd.DataFrame(columns=[*keys, "server_requests"])
+        else pd.DataFrame(columns=[*keys, "server_requests", "tcp_conn"])
     )
     table = left.merge(right, on=keys, how="outer")
     table["requests"] = table["requests"].fillna(0).astype(int)

@@ -14,19 +14,19 @@ from matplotlib.figure import Figure
 
 from analysis import render
 from analysis.charts_replicas import plot_compare
-from analysis.compute import Analysis, analyse, key_metrics
+from analysis.compute import Analysis, analyse_dir, key_metrics
 from analysis.document import build_document
 from analysis.figures import build_figures
 from analysis.rundir import load_run
 
-COMPARE_METRICS = (
-    "rps",
-    "success_rate",
-    "p50_ms",
-    "p99_ms",
-    "client_cpu_us_per_request",
-    "server_cpu_us_per_request",
-)
+COMPARE_METRICS = {
+    "rps": "Throughput (requests per second)",
+    "success_rate": "Success rate (fraction ok)",
+    "p50_ms": "p50 latency (ms, intended send time)",
+    "p99_ms": "p99 latency (ms, intended send time)",
+    "client_cpu_us_per_request": "Load generator CPU (us per request)",
+    "server_cpu_us_per_request": "Services' CPU (us per request)",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def build_report(run_dir: Path) -> ReportFiles:
     Works on a partial run (completed phases only); raises `RunDirError` on a directory that is
     not a run or has no completed phase.
     """
-    a = analyse(load_run(run_dir))
+    a = analyse_dir(run_dir)
     csvs = {name: _write_csv(frame, run_dir / f"{name}.csv") for name, frame in _tables(a).items()}
     images = {name: _png(figure) for name, figure in build_figures(a).items()}
     (run_dir / "charts").mkdir(exist_ok=True)
@@ -129,10 +129,10 @@ def _compare_figure(table: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(15, 8.5))
     axes = figure.subplots(2, 3).ravel()
     figure.subplots_adjust(left=0.05, right=0.99, top=0.9, bottom=0.1, hspace=0.45, wspace=0.25)
-    for ax, metric in zip(axes, COMPARE_METRICS, strict=True):
-        plot_compare(table, metric, ax)
+    for ax, (metric, title) in zip(axes, COMPARE_METRICS.items(), strict=True):
+        plot_compare(table, metric, title, ax)
     figure.suptitle(
-        f"calcbench runs side by side ({table['run'].nunique()} runs), client side, all "
-        "operations; CPU in microseconds per request, latency in ms"
+        f"calcbench runs side by side ({table['run'].nunique()} runs): client side, all "
+        "operations, one group per run and balancing mode"
     )
     return figure

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import RunDirError, analyse, build_report, load_run, render
+from analysis import RunDirError, analyse, analyse_dir, build_report, load_run, render
 from analysis.document import build_document
 from tests.analysis.fixture import Spec, by_key, make_run
 
@@ -80,3 +80,14 @@ def test_phase_order_and_fields_come_from_run_json(tmp_path: Path) -> None:
     run = load_run(run_dir)
     assert [p.name for p in run.phases] == [p["name"] for p in meta["phases"]]
     assert run.cpu_count == 2 and run.seed == 7 and not run.partial
+
+
+def test_analysis_is_reused_only_while_the_input_is_unchanged(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "run", Spec(rounds=1, rate=100.0, duration=2))
+    first = analyse_dir(run_dir)
+    assert analyse_dir(run_dir) is first
+    errors = run_dir / "phases" / "r1-rest-shared" / "errors.csv"
+    errors.write_text(errors.read_text() + "rest,addition,timeout,504,2,false\n")
+    again = analyse_dir(run_dir)
+    assert again is not first
+    assert "timeout" in set(again.errors["outcome"])

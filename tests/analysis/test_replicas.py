@@ -47,14 +47,14 @@ def _client() -> pd.DataFrame:
 
 def _server() -> pd.DataFrame:
     rows = [
-        ("grpc", "shared", 1, "addition", "addition-0", 100),
-        ("grpc", "shared", 1, "addition", "addition-1", 0),
-        ("grpc", "shared", 2, "addition", "addition-0", 0),
-        ("grpc", "shared", 2, "addition", "addition-1", 100),
-        ("grpc", "round-robin", 1, "addition", "addition-0", 51),
-        ("grpc", "round-robin", 1, "addition", "addition-1", 49),
+        ("grpc", "shared", 1, "addition", "addition-0", 100, 1),
+        ("grpc", "shared", 1, "addition", "addition-1", 0, 0),
+        ("grpc", "shared", 2, "addition", "addition-0", 0, 0),
+        ("grpc", "shared", 2, "addition", "addition-1", 100, 1),
+        ("grpc", "round-robin", 1, "addition", "addition-0", 51, 1),
+        ("grpc", "round-robin", 1, "addition", "addition-1", 49, 1),
     ]
-    columns = ["protocol", "balancing", "round", "service", "replica", "requests"]
+    columns = ["protocol", "balancing", "round", "service", "replica", "requests", "tcp_conn"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -75,6 +75,7 @@ def test_replica_table_joins_client_and_server_counts() -> None:
     assert idle.loc["addition-1", "requests"] == 0  # never seen by the client
     assert idle.loc["addition-1", "server_requests"] == 0
     assert idle.loc["addition-0", "share"] == pytest.approx(1.0)
+    assert list(idle["tcp_conn"]) == [1, 0]  # the server's connections, per round
 
 
 def test_client_counts_are_used_without_server_metrics() -> None:
