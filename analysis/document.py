@@ -122,7 +122,12 @@ def build_document(a: Analysis, charts: Sequence[str]) -> list[Block]:
     found = warnings(a)
     blocks += [Heading("Warnings"), Bullets(tuple(found)) if found else Paragraph("None.")]
     blocks += [Heading("Server side (linkerd viz stat columns)"), *tables.linkerd_tables(a)]
-    blocks += [Heading("Client side"), *tables.client_tables(a), *tables.operation_tables(a)]
+    blocks += [Heading("Client side, with gRPC/REST ratios"), *tables.client_tables(a)]
+    blocks += [
+        Heading("Comparison per operation (gRPC/REST, 95% bootstrap intervals)"),
+        Paragraph("All metrics and operations are in comparison.csv."),
+        *tables.operation_tables(a),
+    ]
     if a.multi_replica:
         blocks += [Heading("Replicas"), tables.balancing_table(a), *tables.replica_tables(a)]
     blocks += [Heading("Charts"), *(Chart(name) for name in charts)]
