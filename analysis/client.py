@@ -13,7 +13,7 @@ import pandas as pd
 from analysis import hdr
 from analysis.frames import as_bool, sort_rows, with_columns
 from analysis.hdr import Dist
-from analysis.rundir import Run, read_phase_json, read_table
+from analysis.rundir import Run, RunDirError, read_phase_json, read_table
 
 SUMMARY_COLUMNS = [
     "protocol",
@@ -60,10 +60,15 @@ def load_dists(run: Run, kind: str = "intended") -> dict[DistKey, Dist]:
 
 
 def phase_counts(run: Run) -> pd.DataFrame:
-    """The phases' summary rows (requests, ok, errors) with each phase's measured seconds."""
+    """The phases' summary rows (requests, ok, errors) with each phase's measured seconds.
+
+    Raises RunDirError when no completed phase measured anything: there is nothing to report.
+    """
     table = read_table(run, "summary.csv")
-    if table.empty:
-        return with_columns(table, ["protocol", "operation", "phase", "round", "balancing"])
+    missing = {"operation", "requests", "ok", "errors"} - set(table.columns)
+    if table.empty or missing:
+        why = f"lacks {', '.join(sorted(missing))}" if missing else "is empty"
+        raise RunDirError(f"{run.path}: no measurements to report (summary.csv {why})")
     seconds = {p.name: p.measured_seconds for p in run.phases}
     return table.assign(seconds=table["phase"].map(seconds))
 

@@ -91,3 +91,11 @@ def test_analysis_is_reused_only_while_the_input_is_unchanged(tmp_path: Path) ->
     again = analyse_dir(run_dir)
     assert again is not first
     assert "timeout" in set(again.errors["outcome"])
+
+
+def test_phases_without_measurements_are_a_clear_error(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "run", Spec(rounds=1, rate=100.0, duration=2))
+    for summary in run_dir.glob("phases/*/summary.csv"):
+        summary.write_text("protocol,operation,requests,ok,errors\n")
+    with pytest.raises(RunDirError, match="no measurements to report"):
+        analyse(load_run(run_dir))
