@@ -3,6 +3,8 @@
     python benchmarks/loadgen_cost.py [--duration 5] [--concurrency 16]
                                       [--memory-seconds 60] [--memory-rate 1000]
 
+`--duration 0` skips the cost part, `--memory-seconds 0` the memory part.
+
 For each protocol: one addition service pinned to CPU 0; every client pinned to CPU 1, closed
 loop, `--concurrency` requests in flight:
 
@@ -163,14 +165,7 @@ def measure(
 ) -> list[Figures]:
     """calcbench's closed loop and the native tool, each with the server's CPU per request."""
     rows = []
-    flags = [
-        "--concurrency",
-        str(args.concurrency),
-        "--duration",
-        str(args.duration),
-        "--warmup",
-        "1",
-    ]
+    flags = f"--concurrency {args.concurrency} --duration {args.duration} --warmup 1".split()
     before = cpu_seconds(server_pid)
     rps, client_us, run = calcbench_load(protocol, address, flags, work / f"closed-{protocol}")
     # The server idles while the generator starts: its CPU is the warm-up's and the run's.
@@ -218,11 +213,12 @@ def memory(protocol: str, address: str, args: argparse.Namespace, work: Path) ->
             break
         time.sleep(1.0)
     run = json.loads((out / "run.json").read_text())
-    first = samples[min(5, len(samples) - 1)]
+    step = max(len(samples) // 6, 1)
+    trace = ", ".join(f"{s}s {samples[s]:.1f}" for s in range(5, len(samples), step))
     return (
-        f"{protocol}: {run['totals']['requests']} requests in {run['measured_seconds']} s, "
-        f"RSS {first:.1f} MiB at 5 s, {samples[-1]:.1f} MiB at the end, max "
-        f"{max(samples):.1f} MiB; lag p99 {run['generator']['lag_ms']['p99']} ms"
+        f"{protocol}: {run['totals']['requests']} requests in {run['measured_seconds']} s; "
+        f"RSS MiB by time since start: {trace}, end {samples[-1]:.1f}; "
+        f"lag p99 {run['generator']['lag_ms']['p99']} ms"
     )
 
 
@@ -239,7 +235,8 @@ def main() -> None:
         for protocol in ("rest", "grpc"):
             server, address = start_server(protocol)
             try:
-                for row in measure(protocol, address, server.pid, args, Path(tmp)):
+                cost = args.duration > 0
+                for row in measure(protocol, address, server.pid, args, Path(tmp)) if cost else []:
                     print(
                         f"{protocol:<8} {row.tool:<15} {row.rps:>8.0f} {row.client_us:>14.1f} "
                         f"{row.server_us:>14.1f}",

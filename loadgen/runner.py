@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from loadgen.worker import WorkerResult, new_event_loop, run_worker
 
 #: Between the start decision and request 0: room for the workers to see the start signal.
 START_DELAY: Final = 0.05
+SWITCH_INTERVAL: Final = 0.0005
 
 
 def run_load(
@@ -137,12 +139,18 @@ def _in_process(session: _Session, stop: threading.Event) -> list[WorkerResult]:
         return t0
 
     loop = new_event_loop()
+    # The connection sampler's thread parses /proc for ~20 ms each second; with the default
+    # 5 ms switch interval the event loop could wait that long for the GIL, and requests would
+    # leave late. 0.5 ms bounds that wait below the timer's own resolution.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         coroutine = run_worker(
             session.settings, session.endpoints, 0, session.collector.add, wait_start, stop.is_set
         )
         return [loop.run_until_complete(coroutine)]
     finally:
+        sys.setswitchinterval(interval)
         loop.close()
 
 
