@@ -24,6 +24,11 @@ REPLICA_HEADER: Final = "x-calc-replica"
 #: How long `connect` waits for each channel; a server that is down is left to the run, where
 #: its calls count as `unavailable`.
 CONNECT_SECONDS: Final = 3.0
+_SETTLED: Final = {
+    grpc.ChannelConnectivity.READY,
+    grpc.ChannelConnectivity.TRANSIENT_FAILURE,
+    grpc.ChannelConnectivity.SHUTDOWN,
+}
 
 
 class GrpcTarget:
@@ -64,8 +69,16 @@ class GrpcTarget:
 
 
 async def _ready(channel: Any) -> None:
+    """Connect `channel` now; stop waiting once it is ready or has failed to connect."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(channel.channel_ready(), CONNECT_SECONDS)
+        await asyncio.wait_for(_settled(channel), CONNECT_SECONDS)
+
+
+async def _settled(channel: Any) -> None:
+    state = channel.get_state(try_to_connect=True)
+    while state not in _SETTLED:
+        await channel.wait_for_state_change(state)
+        state = channel.get_state()
 
 
 def _replica(metadata: Any) -> str | None:
