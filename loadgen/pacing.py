@@ -47,7 +47,6 @@ class Pacer:
         self.end = settings.warmup + settings.duration
         self.should_stop = should_stop
         self.stopped = False
-        self.last_send = 0.0  # offset of the last measured send
         self.measure_marks: list[tuple[float, float]] = []  # (monotonic, cpu) at start/end
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -91,7 +90,6 @@ class Pacer:
             sent = time.monotonic()
             if second >= 0:
                 self.recorder.lag.record_value(to_us(sent - due))
-                self.last_send = sent - self.t0
             task = loop.create_task(self._one(request, second, due, sent))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

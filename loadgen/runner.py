@@ -44,8 +44,15 @@ def run_load(
     """Run `settings` against `endpoints`, write the run directory `out_dir`, return totals.
 
     Blocking. Raises ValueError (one line) when the endpoints do not fit the settings, OSError
-    when `out_dir` cannot be written. `progress` is called once per completed second, from the
-    thread that called `run_load`.
+    when `out_dir` cannot be written, RuntimeError when every worker process failed.
+
+    `progress` is called once per completed second (warm-up seconds too), from the thread that
+    called `run_load`; with one worker that is the event loop's thread, so keep it quick.
+
+    Called from the main thread, SIGINT and SIGTERM stop the sending instead of raising: the
+    result says `interrupted=True`, the files hold everything measured, and the previous
+    handlers are back when `run_load` returns. With `workers > 1` the worker processes are
+    spawned, so a script calling `run_load` needs the usual `if __name__ == "__main__":` guard.
     """
     check_endpoints(settings, endpoints)
     out_dir.mkdir(parents=True, exist_ok=True)

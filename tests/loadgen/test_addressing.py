@@ -8,6 +8,8 @@ import pytest
 
 from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen.addressing import parse_endpoint_flag, resolve_endpoints
+from loadgen.runner import check_endpoints
+from loadgen.settings import LoadSettings
 from loadgen.target import target_addresses
 
 
@@ -77,3 +79,14 @@ def test_balancing_picks_the_shared_or_the_replica_addresses(tmp_path: Path) -> 
     )
     # No replicas listed: round-robin falls back to the service address.
     assert target_addresses(endpoints, "division", "round-robin") == ("127.0.0.1:9004",)
+
+
+def test_run_load_refuses_endpoints_that_do_not_fit(tmp_path: Path) -> None:
+    endpoints = Endpoints.load(endpoints_file(tmp_path))
+    with pytest.raises(ValueError, match="endpoints are for grpc, the run is for rest"):
+        check_endpoints(LoadSettings(protocol="rest"), endpoints)
+    with pytest.raises(ValueError, match="no endpoint for subtraction, multiplication"):
+        check_endpoints(LoadSettings(protocol="grpc"), endpoints)
+    check_endpoints(
+        LoadSettings(protocol="grpc", mix=(("addition", 1), ("division", 1))), endpoints
+    )
