@@ -32,7 +32,11 @@ def default_out() -> Path:
 
 @load_options()
 def load(**options: Any) -> None:
-    """Load one stack (REST or gRPC) and write a run directory (run.json, CSVs, histograms)."""
+    """Load one stack (REST or gRPC) and write a run directory (run.json, CSVs, histograms).
+
+    A run the generator itself limited (requests leaving over 5 ms late at p99, or a worker
+    above 90% of a CPU core) is marked generator-bound in run.json and printed as a warning.
+    """
     try:
         settings = settings_from_options(options)
         endpoints = resolve_endpoints(
