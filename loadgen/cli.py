@@ -34,8 +34,7 @@ def default_out() -> Path:
 def load(**options: Any) -> None:
     """Load one stack (REST or gRPC) and write a run directory (run.json, CSVs, histograms).
 
-    A run the generator itself limited (requests leaving over 5 ms late at p99, or a worker
-    above 90% of a CPU core) is marked generator-bound in run.json and printed as a warning.
+    Generator-bound runs (schedule lag p99 > 5 ms, or a worker > 90% CPU) are marked and warned.
     """
     try:
         settings = settings_from_options(options)
