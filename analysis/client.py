@@ -14,25 +14,11 @@ from analysis import hdr
 from analysis.frames import as_bool, sort_rows, with_columns
 from analysis.hdr import Dist
 from analysis.rundir import Run, RunDirError, read_phase_json, read_table
+from loadgen import results
 
-SUMMARY_COLUMNS = [
-    "protocol",
-    "operation",
-    "requests",
-    "ok",
-    "errors",
-    "success_rate",
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "mean_ms",
-    "balancing",
-]
-ERROR_COLUMNS = ["protocol", "operation", "outcome", "code", "count", "expected", "balancing"]
+# The load generator's columns (one definition of the run directory), plus the mode.
+SUMMARY_COLUMNS = [*results.SUMMARY_COLUMNS, "balancing"]
+ERROR_COLUMNS = [*results.ERROR_COLUMNS, "balancing"]
 TIMESERIES_COLUMNS = [
     "protocol",
     "operation",

@@ -10,15 +10,7 @@ from rich.text import Text
 
 from calcbench.plan import Phase
 from loadgen import LoadResult, Progress
-
-
-def describe(snapshot: Progress) -> str:
-    """One progress line from the load generator's progress snapshot."""
-    p99 = "-" if snapshot.p99_ms is None else f"{snapshot.p99_ms:.2f} ms"
-    return (
-        f"{snapshot.phase:<7} {snapshot.elapsed:5.1f}/{snapshot.total:.0f}s  "
-        f"{snapshot.rps:7.1f} rps  {snapshot.errors} errors  p99 {p99}"
-    )
+from loadgen.cli import progress_line
 
 
 class ConsoleDisplay:
@@ -46,7 +38,7 @@ class ConsoleDisplay:
             self.console.print(self._phase)
 
     def progress(self, snapshot: Progress) -> None:
-        line = f"{self._phase}  {describe(snapshot)}"
+        line = f"{self._phase}  {progress_line(snapshot)}"
         if self._live is not None:
             self._live.update(Text(line))
         elif time.monotonic() - self._last_plain >= 5:
