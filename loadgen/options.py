@@ -40,6 +40,7 @@ class ArrivalsChoice(StrEnum):
 class BalancingChoice(StrEnum):
     shared = "shared"
     round_robin = "round-robin"
+    ewma = "ewma"
 
 
 def _template(
@@ -100,7 +101,9 @@ def _template(
     balancing: Annotated[
         BalancingChoice,
         typer.Option(
-            help="shared: each service's address; round-robin: per request over replicas."
+            help="shared: each service's address; round-robin: per request over replicas; "
+            "ewma: per request, to the replica with the lower peak-EWMA latency x in-flight "
+            "of two drawn at random (Linkerd's balancer; 1 s decay)."
         ),
     ] = BalancingChoice.shared,
 ) -> None:

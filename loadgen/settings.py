@@ -14,7 +14,7 @@ from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import PROTOCOLS
 
 ARRIVALS: Final = ("uniform", "poisson")
-BALANCING: Final = ("shared", "round-robin")
+BALANCING: Final = ("shared", "round-robin", "ewma")
 DEFAULT_RATE: Final = 250.0
 #: With `--connections` unset, the REST client opens a connection whenever no idle one is free
 #: (one per in-flight request), up to this many per target address and worker.
