@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import sys
@@ -33,7 +34,8 @@ class ServiceConfig:
     `port` is the service's shared address (with `reuse_port`, several replicas bind it and the
     kernel spreads connections among them); `own_port`, when set, is this replica's own address.
     `downstream` maps multiplication/division to one address (shared) or several (the
-    percentage service then spreads its requests over them, round robin).
+    percentage service then spreads its requests over them, round robin). `delay` seconds
+    are spent before answering each calculator request (a slow replica, for `--fault`).
     """
 
     service: str
@@ -45,6 +47,7 @@ class ServiceConfig:
     reuse_port: bool = False
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_model: str = "sync"
+    delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -53,6 +56,8 @@ class ServiceConfig:
         for name in ("port", "metrics_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ValueError(f"--{name.replace('_', '-')} must be a port number (0-65535)")
+        if not (math.isfinite(self.delay) and self.delay >= 0):
+            raise ValueError("--delay must be a number of seconds >= 0")
         if self.service == "percentage":
             missing = [d for d in DOWNSTREAMS if not self.downstream.get(d)]
             if missing:
@@ -83,6 +88,13 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
             help=f"host:port[,host:port...] of {name} (percentage only)",
         )
     parser.add_argument("--server-model", choices=server_models, default=server_models[0])
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before answering each calculator request (a slow replica)",
+    )
     return parser
 
 
@@ -107,6 +119,7 @@ def parse_service_args(
             reuse_port=args.reuse_port,
             downstream=downstream if args.service == "percentage" else {},
             server_model=args.server_model,
+            delay=args.delay,
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:

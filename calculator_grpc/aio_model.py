@@ -99,13 +99,15 @@ async def _add_health(server: Any, service: str) -> None:
 
 def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
     service, observe = config.service, metrics.observe
-    metadata = wiring.replica_metadata(config)
+    metadata, delay = wiring.replica_metadata(config), config.delay
 
     async def handle(request: Operands, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            if delay:  # --delay (a slow replica); 0 costs one test of a local
+                await asyncio.sleep(delay)
             result = compute(service, request.op1, request.op2)
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
@@ -121,6 +123,7 @@ def _percentage(
 ) -> Behaviour:
     """Percent = Divide(Multiply(op1, op2), 100) over the long-lived channels given."""
     observe, metadata = metrics.observe, wiring.replica_metadata(config)
+    delay = config.delay
 
     async def call(name: str, method: Any, request: Operands, context: Any) -> float:
         try:
@@ -134,6 +137,8 @@ def _percentage(
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            if delay:  # --delay (a slow replica); 0 costs one test of a local
+                await asyncio.sleep(delay)
             check_operands(request.op1, request.op2)
             product = await call("multiplication", multiply, request, context)
             result = await call("division", divide, Operands(op1=product, op2=100.0), context)

@@ -87,13 +87,14 @@ Behaviour = Callable[[Operands, Any], Result]
 def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
     service, observe = config.service, metrics.observe
     metadata = wiring.replica_metadata(config)
+    calculate = wiring.delayed(compute, config.delay)
 
     def handle(request: Operands, context: Any) -> Result:
         context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
-            result = compute(service, request.op1, request.op2)
+            result = calculate(service, request.op1, request.op2)
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             context.abort(_INVALID, str(exc))
@@ -112,6 +113,7 @@ def _percentage(config: ServiceConfig, metrics: ServiceMetrics, channels: list[A
         calls[name] = unary_method(channels[-1], name)
     multiply, divide = calls["multiplication"], calls["division"]
     observe, metadata = metrics.observe, wiring.replica_metadata(config)
+    check = wiring.delayed(check_operands, config.delay)
 
     def call(name: str, method: Any, request: Operands, context: Any) -> float:
         try:
@@ -126,7 +128,7 @@ def _percentage(config: ServiceConfig, metrics: ServiceMetrics, channels: list[A
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
-            check_operands(request.op1, request.op2)
+            check(request.op1, request.op2)
             product = call("multiplication", multiply, request, context)
             result = call("division", divide, Operands(op1=product, op2=100.0), context)
         except InvalidArgument as exc:

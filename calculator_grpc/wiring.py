@@ -6,7 +6,9 @@ client can observe (ports, services, reflection, metadata) is wired here, once.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import time
+from collections.abc import Callable
+from typing import Any, Final, ParamSpec, TypeVar
 
 import grpc
 from grpc_health.v1 import health
@@ -17,6 +19,8 @@ from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
 
 REPLICA_HEADER: Final = "x-calc-replica"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def server_options(config: ServiceConfig) -> list[tuple[str, Any]]:
@@ -78,3 +82,16 @@ def add_reflection(server: Any, service: str) -> None:
 def health_names(service: str) -> tuple[str, str]:
     """The names health reports SERVING for: the whole server ("") and the calculator service."""
     return "", SERVICE_NAMES[service]
+
+
+def delayed(function: Callable[P, R], delay: float) -> Callable[P, R]:
+    """`function` after a `time.sleep(delay)` of the handler's thread (`--delay`, a slow
+    replica, sync model); `function` itself when 0, so the default path is unchanged."""
+    if delay <= 0:
+        return function
+
+    def slow(*args: P.args, **kwargs: P.kwargs) -> R:
+        time.sleep(delay)
+        return function(*args, **kwargs)
+
+    return slow

@@ -6,6 +6,7 @@ the arithmetic is `calcbench.arithmetic`'s, so this module only wires HTTP to it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -53,7 +54,8 @@ def create_app(
     over `config.downstream`), which the app's lifespan opens and closes."""
     if config.service == "percentage" and downstream is None:
         downstream = Downstream(config.downstream)
-    endpoint = Endpoint(_calculation(config.service, downstream), metrics)
+    calculate = _delayed(_calculation(config.service, downstream), config.delay)
+    endpoint = Endpoint(calculate, metrics)
     path = f"/{config.service}"
     app = CalculatorApp(
         replica=config.replica_id,
@@ -93,6 +95,19 @@ def _calculation(service: str, downstream: Downstream | None) -> Calculate:
         return check_result(await downstream.call("division", product, 100.0))
 
     return percentage
+
+
+def _delayed(calculate: Calculate, delay: float) -> Calculate:
+    """`calculate` after an `await asyncio.sleep(delay)` (`--delay`, a slow replica), inside the
+    endpoint's timer as a slow replica's own work would be; `calculate` itself when 0."""
+    if delay <= 0:
+        return calculate
+
+    async def slow(op1: float, op2: float) -> float:
+        await asyncio.sleep(delay)
+        return await calculate(op1, op2)
+
+    return slow
 
 
 async def _healthz() -> Response:
