@@ -99,9 +99,8 @@ def run(
 
 def _report(outcome: RunOutcome) -> None:
     """Build the reports from what completed and print the tables."""
-    from analysis.console import print_run_summary
-
     from analysis import build_report
+    from analysis.console import print_run_summary
 
     if not outcome.completed:
         console.print(f"no phase completed; raw measurements kept in {outcome.out_dir}")
