@@ -45,13 +45,17 @@ class LocalStack:
     def endpoints(self) -> Endpoints:
         return Endpoints(self.protocol, dict(self.services))
 
-    def add(self, service: str, count: int = 1, **config: Any) -> None:
-        """`count` replicas of `service` sharing one port (SO_REUSEPORT), each with its own."""
+    def add(
+        self, service: str, count: int = 1, delays: Sequence[float] = (), **config: Any
+    ) -> None:
+        """`count` replicas of `service` sharing one port (SO_REUSEPORT), each with its own;
+        replica `i` waits `delays[i]` seconds before each answer (0 when not given)."""
         port = 0
         replicas: list[Replica] = []
         for index in range(count):
             replica_id = f"{service}-{index}"
-            settings = {"own_port": 0, "reuse_port": count > 1, **config}
+            delay = delays[index] if index < len(delays) else 0.0
+            settings = {"own_port": 0, "reuse_port": count > 1, "delay": delay, **config}
             running = start_replica(
                 self.protocol,
                 ServiceConfig(service, port, 0, replica_id=replica_id, **settings),

@@ -1,0 +1,64 @@
+"""`--balancing ewma` against real replicas: one of two addition replicas answers 20 ms late."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from loadgen import LoadSettings, run_load
+from tests.loadgen.conftest import LocalStack
+
+SLOW_DELAY = 0.02
+
+
+@pytest.fixture(scope="module", params=["rest", "grpc"])
+def slow_pair(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """addition-0 answers at once, addition-1 after 20 ms."""
+    started = LocalStack(str(request.param))
+    try:
+        started.add("addition", count=2, delays=(0.0, SLOW_DELAY))
+        yield started
+    finally:
+        started.stop()
+
+
+def _shares(stack: LocalStack, balancing: str, out: Path) -> dict[str, float]:
+    """Run 2 s at 200 requests/s over addition; each replica's share of the answers (client)."""
+    settings = LoadSettings(
+        protocol=stack.protocol,
+        mix=(("addition", 1.0),),
+        rate=200,
+        duration=2,
+        warmup=0,
+        balancing=balancing,
+    )
+    result = run_load(settings, stack.endpoints, out)
+    assert result.requests == 400
+    with (out / "replicas.csv").open(newline="") as file:
+        counts = {row["replica"]: int(row["requests"]) for row in csv.DictReader(file)}
+    assert sum(counts.values()) == 400  # every request answered, each naming its replica
+    return {replica: count / 400 for replica, count in counts.items()}
+
+
+def test_round_robin_ignores_the_slow_replica(slow_pair: LocalStack, tmp_path: Path) -> None:
+    shares = _shares(slow_pair, "round-robin", tmp_path)
+    # Per-request rotation: 200/200 for REST; gRPC's round_robin may send a few calls before
+    # its second subchannel is READY. 45-55% allows that and nothing else.
+    assert 0.45 <= shares["addition-1"] <= 0.55, shares
+
+
+def test_ewma_sends_most_requests_to_the_fast_replica(
+    slow_pair: LocalStack, tmp_path: Path
+) -> None:
+    shares = _shares(slow_pair, "ewma", tmp_path)
+    # The slow replica's estimate peaks at 20 ms with its first answer; the fast one's stays
+    # near its loopback round trip (~0.5 ms, a few ms on a busy 2-core machine). The slow one
+    # gets a request only when its decaying estimate falls below the fast one's cost, i.e.
+    # when the fast replica has ~40 (or, on a slow machine, several) calls in flight, or
+    # after tau * ln(20 ms / fast estimate) >= 1 s without an answer: a handful of requests
+    # in 2 s, not the 200 round robin sends. 15% is far above that and far below 50%.
+    assert shares.get("addition-1", 0.0) < 0.15, shares
+    assert shares["addition-0"] > 0.85, shares
