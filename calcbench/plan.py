@@ -6,16 +6,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from loadgen.settings import LoadSettings
+from calcbench.fault import SlowReplica
+from loadgen.settings import BALANCING, LoadSettings
 
 PROTOCOL_ORDER: Final = ("rest", "grpc")
 SCENARIOS: Final = ("default", "balancing")
-MODES: Final = ("shared", "round-robin")
+MODES: Final = BALANCING
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """One comparison run. `load` is the workload; its protocol and balancing are set per phase."""
+    """One comparison run. `load` is the workload; its protocol and balancing are set per phase.
+
+    `fault`, when set, slows one replica of both stacks for the whole run.
+    """
 
     load: LoadSettings
     out_dir: Path
@@ -25,6 +29,7 @@ class RunSettings:
     balancing_modes: tuple[str, ...] = ("shared",)
     host: str = "127.0.0.1"
     server_model: str | None = None
+    fault: SlowReplica | None = None
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -36,6 +41,23 @@ class RunSettings:
         unknown = set(self.balancing_modes) - set(MODES)
         if unknown or not self.balancing_modes:
             raise ValueError(f"balancing modes must be among {', '.join(MODES)}")
+        if len(set(self.balancing_modes)) != len(self.balancing_modes):
+            raise ValueError("a balancing mode is listed twice")
+        if self.fault is not None:
+            self.fault.check_replicas(self.replicas)
+
+
+def modes_for(
+    scenario: str, balancing: str, fault: SlowReplica | None, given: str | None = None
+) -> tuple[str, ...]:
+    """The modes a run measures, in order: `given` (comma-separated) when set; else, for the
+    balancing scenario, shared and round-robin, plus ewma when a replica is slowed; else the
+    load's own `balancing`."""
+    if given is not None:
+        return tuple(mode.strip() for mode in given.split(","))
+    if scenario == "balancing":
+        return ("shared", "round-robin", "ewma") if fault else ("shared", "round-robin")
+    return (balancing,)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ class RunRecord:
 def _settings(settings: RunSettings) -> dict[str, Any]:
     load = settings.load.to_dict()
     load.pop("protocol", None)
+    if settings.fault is not None:
+        load["fault"] = settings.fault.describe()
     return {
         **load,
         "rounds": settings.rounds,

@@ -52,6 +52,7 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
                 downstream_balancing=mode,
                 server_model=settings.server_model if protocol == "grpc" else None,
                 log_dir=log_dir,
+                slow_replica=settings.fault,
             )
         )
         for protocol in PROTOCOL_ORDER

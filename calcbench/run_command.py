@@ -14,7 +14,8 @@ import typer
 
 from calcbench.console import console, fail
 from calcbench.display import ConsoleDisplay
-from calcbench.plan import RunSettings
+from calcbench.fault import parse_fault
+from calcbench.plan import RunSettings, modes_for
 from calcbench.run import RunOutcome, run_comparison
 from calcbench.supervisor import StackError
 from loadgen.options import load_options, settings_from_options
@@ -53,7 +54,8 @@ def run(
     scenario: Annotated[
         Scenario,
         typer.Option(
-            help="balancing: shared vs round-robin, both in one run (the post's L4 test)."
+            help="balancing: shared vs round-robin (and ewma with --fault), all in one run "
+            "(the post's L4 test)."
         ),
     ] = Scenario.default,
     out: Annotated[
@@ -64,6 +66,22 @@ def run(
         ServerModel | None,
         typer.Option(help="gRPC server model (default: the service's own default)."),
     ] = None,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            help="slow-replica=SERVICE:INDEX:DELAY: that replica (e.g. addition:1) of both "
+            "stacks waits DELAY seconds before each answer, for the whole run."
+        ),
+    ] = None,
+    balancing_modes: Annotated[
+        str | None,
+        typer.Option(
+            help="Modes to measure in turn, e.g. round-robin,ewma (default: --balancing; "
+            "with --scenario balancing shared,round-robin, plus ewma with --fault). "
+            "In ewma mode only the client balances by latency: percentage's own "
+            "downstream calls go round robin."
+        ),
+    ] = None,
     **options: Any,
 ) -> None:
     """Start both stacks, run the same seeded workload against each in alternating rounds,
@@ -72,16 +90,18 @@ def run(
         # The post's shape: one connection per service per protocol, unless asked otherwise.
         pooled = {} if options.get("connections") is not None else {"connections": 1}
         load = settings_from_options(options, protocol="rest", **pooled)
-        balancing = scenario is Scenario.balancing
+        slow = parse_fault(fault) if fault is not None else None
+        modes = modes_for(scenario.value, load.balancing, slow, balancing_modes)
         settings = RunSettings(
             load=load,
             out_dir=out or _default_out(),
             rounds=rounds,
-            replicas=replicas or (2 if balancing else 1),
+            replicas=replicas or (2 if scenario is Scenario.balancing else 1),
             scenario=scenario.value,
-            balancing_modes=("shared", "round-robin") if balancing else (load.balancing,),
+            balancing_modes=modes,
             host=host,
             server_model=grpc_server_model.value if grpc_server_model else None,
+            fault=slow,
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc

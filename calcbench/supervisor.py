@@ -23,11 +23,15 @@ from typing import IO
 
 from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
+from calcbench.fault import SlowReplica
 from calcbench.health import wait_healthy
 from calcbench.ports import DEFAULT_BASE_PORTS, ReplicaPorts, dynamic_ports, fixed_ports
 from calcbench.service_config import DOWNSTREAMS, check_port_free
 
-BALANCING_MODES = ("shared", "round-robin")
+#: How percentage reaches multiplication and division. `ewma` is the load generator's
+#: latency-aware mode; the services themselves then balance round robin (only the client is
+#: latency-aware).
+BALANCING_MODES = ("shared", "round-robin", "ewma")
 
 PortPlan = dict[str, list["ReplicaPorts"]]
 
@@ -38,7 +42,8 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class StackSettings:
-    """What to start. `base_port=None` picks free ports; otherwise the documented layout."""
+    """What to start. `base_port=None` picks free ports; otherwise the documented layout.
+    `slow_replica` starts that one replica with `--delay`."""
 
     protocol: str
     replicas: int = 1
@@ -48,6 +53,7 @@ class StackSettings:
     server_model: str | None = None
     log_dir: Path | None = None
     startup_timeout: float = 30.0
+    slow_replica: SlowReplica | None = None
 
     def __post_init__(self) -> None:
         if self.protocol not in DEFAULT_BASE_PORTS:
@@ -56,6 +62,8 @@ class StackSettings:
             raise ValueError("--replicas must be between 1 and 9")
         if self.downstream_balancing not in BALANCING_MODES:
             raise ValueError(f"unknown balancing {self.downstream_balancing!r}")
+        if self.slow_replica is not None:
+            self.slow_replica.check_replicas(self.replicas)
 
 
 @dataclass
@@ -154,6 +162,9 @@ class Stack:
         command += ["--metrics-port", str(mine.metrics), "--replica-id", replica_id, "--reuse-port"]
         if self.settings.server_model:
             command += ["--server-model", self.settings.server_model]
+        slow = self.settings.slow_replica
+        if slow is not None and slow.replica_id == replica_id:
+            command += ["--delay", repr(slow.delay)]
         if service == "percentage":
             for name in DOWNSTREAMS:
                 if self.settings.downstream_balancing == "shared":

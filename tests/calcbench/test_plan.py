@@ -34,14 +34,25 @@ def test_balancing_groups_phases_by_mode() -> None:
     assert Phase(1, "grpc", "round-robin").name == "r1-grpc-round-robin"
 
 
+def test_ewma_is_a_mode_of_its_own() -> None:
+    phases = plan_phases(_settings(rounds=1, balancing_modes=("round-robin", "ewma")))
+    assert [p.name for p in phases] == [
+        "r1-rest-round-robin",
+        "r1-grpc-round-robin",
+        "r1-rest-ewma",
+        "r1-grpc-ewma",
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"rounds": 0}, "--rounds"),
         ({"replicas": 10}, "--replicas"),
         ({"scenario": "chaos"}, "--scenario"),
-        ({"balancing_modes": ("ewma",)}, "balancing modes"),
+        ({"balancing_modes": ("random",)}, "balancing modes"),
         ({"balancing_modes": ()}, "balancing modes"),
+        ({"balancing_modes": ("ewma", "ewma")}, "listed twice"),
     ],
 )
 def test_bad_settings(changes: dict[str, object], message: str) -> None:
