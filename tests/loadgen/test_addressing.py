@@ -73,10 +73,11 @@ def test_file_of_the_other_protocol_is_refused(tmp_path: Path) -> None:
 def test_balancing_picks_the_shared_or_the_replica_addresses(tmp_path: Path) -> None:
     endpoints = Endpoints.load(endpoints_file(tmp_path))
     assert target_addresses(endpoints, "addition", "shared") == ("127.0.0.1:9001",)
-    assert target_addresses(endpoints, "addition", "round-robin") == (
-        "127.0.0.1:9100",
-        "127.0.0.1:9101",
-    )
+    for mode in ("round-robin", "ewma"):  # both balance per request over the replicas
+        assert target_addresses(endpoints, "addition", mode) == (
+            "127.0.0.1:9100",
+            "127.0.0.1:9101",
+        )
     # No replicas listed: round-robin falls back to the service address.
     assert target_addresses(endpoints, "division", "round-robin") == ("127.0.0.1:9004",)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import socket
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen import LoadSettings, run_load
+from loadgen.target import Target, make_target
 from tests.loadgen.conftest import LocalStack
 
 SLOW_DELAY = 0.02
@@ -62,3 +67,32 @@ def test_ewma_sends_most_requests_to_the_fast_replica(
     # in 2 s, not the 200 round robin sends. 15% is far above that and far below 50%.
     assert shares.get("addition-1", 0.0) < 0.15, shares
     assert shares["addition-0"] > 0.85, shares
+
+
+def test_a_replica_that_refuses_connections_is_tried_once(
+    slow_pair: LocalStack, tmp_path: Path
+) -> None:
+    """A refused connection fails in microseconds; counted as a whole timeout, it makes the
+    dead replica the most expensive one instead of the fastest."""
+    live = slow_pair.services["addition"].replicas[0]
+    with socket.socket() as reserved:  # bound, not listening: connections are refused
+        reserved.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{reserved.getsockname()[1]}"
+        endpoint = ServiceEndpoint(live.address, (live, Replica("addition-x", dead, "")))
+        endpoints = Endpoints(slow_pair.protocol, {"addition": endpoint})
+        settings = LoadSettings(
+            protocol=slow_pair.protocol, mix=(("addition", 1.0),), balancing="ewma"
+        )
+        outcomes = asyncio.run(_sequential_calls(make_target(settings, endpoints), 200))
+    # Untried replicas look cheapest, so the dead one is tried early; its 1 s penalty then
+    # decays below a live round trip (~1 ms) only after tau * ln(1000) ~ 7 s: tried once.
+    assert outcomes == {"ok": 199, "unavailable": 1}
+
+
+async def _sequential_calls(target: Target, count: int) -> Counter[str]:
+    await target.connect()
+    try:
+        replies = [await target.call("addition", 1.0, 2.0) for _ in range(count)]
+    finally:
+        await target.close()
+    return Counter(reply.outcome for reply in replies)

@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from loadgen.options import OPTIONS, load_options, settings_from_options
-from loadgen.settings import LoadSettings
+from loadgen.options import OPTIONS, BalancingChoice, load_options, settings_from_options
+from loadgen.settings import BALANCING, LoadSettings
 
 
 def test_option_defaults_agree_with_the_settings() -> None:
@@ -21,6 +21,11 @@ def test_option_defaults_agree_with_the_settings() -> None:
             assert option.default == defaults[option.name], option.name
     given = {o.name: o.default for o in OPTIONS if o.default is not o.empty}
     assert settings_from_options(given, protocol="rest") == LoadSettings()
+
+
+def test_every_balancing_mode_is_a_flag_value() -> None:
+    assert tuple(choice.value for choice in BalancingChoice) == BALANCING
+    assert settings_from_options({"balancing": BalancingChoice.ewma}).balancing == "ewma"
 
 
 def test_decorator_adds_the_options_but_the_excluded_ones() -> None:
