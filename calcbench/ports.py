@@ -15,8 +15,10 @@ Services in the order addition, subtraction, multiplication, division, percentag
 
 from __future__ import annotations
 
+import random
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from calcbench.arithmetic import SERVICES
@@ -41,18 +43,41 @@ def fixed_ports(base: int, service: str, replica: int) -> ReplicaPorts:
     return ReplicaPorts(shared=base + offset, own=block + offset, metrics=block + 50 + offset)
 
 
-def free_ports(host: str, count: int) -> list[int]:
-    """`count` distinct ports the kernel says are free now (racy by nature: for tests and
-    ad-hoc stacks). All probes stay open until the last is bound, so no port repeats."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    probes = [socket.socket(family, socket.SOCK_STREAM) for _ in range(count)]
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        for probe in probes:
-            probe.bind((host, 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """`count` distinct ports free now, chosen below the kernel's ephemeral range.
+
+    Ports from `bind(0)` would be ephemeral ones, which any outgoing connection (a health
+    check, a client) may take between this probe and the service's own bind; below the range
+    only listeners compete. Racy still against other listeners: for tests and ad-hoc stacks.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    found: list[int] = []
+    for port in candidates:
+        if _bindable(host, port):
+            found.append(port)
+            if len(found) == count:
+                return found
+    raise OSError(f"no {count} free ports on {host} below {low}")
+
+
+def _bindable(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def dynamic_ports(host: str, replicas: int) -> list[ReplicaPorts]:

@@ -50,3 +50,9 @@ def test_port_in_use_is_named() -> None:
         with pytest.raises(OSError, match=f"^port {port} on 127.0.0.1 is already in use$"):
             check_port_free("127.0.0.1", port)
     check_port_free("127.0.0.1", 0)
+
+
+def test_free_ports_stay_below_the_ephemeral_range() -> None:
+    # Outgoing connections take ephemeral ports; a listener's port must not race with them.
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    assert all(1024 <= port < low for port in free_ports("127.0.0.1", 30))

@@ -37,6 +37,9 @@ def short_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # No warm-up, so the client's counts are every request the servers saw.
     out = tmp_path_factory.mktemp("run") / "r"
     command = [*CALCBENCH, "run", "--rounds", "1", "--duration", "3", "--warmup", "0"]
+    # A long call timeout: the tests compare exact client and server counts, and a call the
+    # client gave up on a busy machine may not have reached its server.
+    command += ["--timeout", "10"]
     done = subprocess.run(
         [*command, "--rate", "150", "--out", str(out)], capture_output=True, text=True, timeout=240
     )
