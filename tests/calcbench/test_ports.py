@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -54,5 +55,5 @@ def test_port_in_use_is_named() -> None:
 
 def test_free_ports_stay_below_the_ephemeral_range() -> None:
     # Outgoing connections take ephemeral ports; a listener's port must not race with them.
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     assert all(1024 <= port < low for port in free_ports("127.0.0.1", 30))
