@@ -9,6 +9,8 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
+from calcbench.telemetry import BUCKETS
+
 PROTOCOLS: Final = ("rest", "grpc")
 OPERATIONS: Final = ("addition", "subtraction", "multiplication", "division", "percentage")
 PROTOCOL_LABELS: Final = {"rest": "REST (HTTP/1.1)", "grpc": "gRPC (HTTP/2)"}
@@ -16,6 +18,10 @@ SHORT_LABELS: Final = {"rest": "REST", "grpc": "gRPC"}
 #: Colour-blind safe pair (Okabe-Ito orange and blue), used by every chart.
 PROTOCOL_COLORS: Final = {"rest": "#E69F00", "grpc": "#0072B2"}
 BALANCING_STYLES: Final = {"shared": "-", "round-robin": "--", "ewma": ":"}
+
+
+#: The services' first latency bucket, in milliseconds (50 us).
+FIRST_BUCKET_MS = BUCKETS[0] * 1000
 
 
 def ordered(values: Iterable[str], order: Iterable[str]) -> list[str]:
@@ -50,6 +56,14 @@ def fmt_num(value: float | None, digits: int = 3) -> str:
 
 def fmt_ms(value: float | None) -> str:
     return "-" if _missing(value) else f"{fmt_num(value)}ms"
+
+
+def fmt_server_ms(value: float | None) -> str:
+    """A percentile from the services' histogram: inside its first bucket (0 to 50 us) the
+    interpolated value is an artifact of the bucket, so it is shown as a bound."""
+    if not _missing(value) and (value or 0.0) < FIRST_BUCKET_MS:
+        return f"<{FIRST_BUCKET_MS:g}ms"
+    return fmt_ms(value)
 
 
 def fmt_rps(value: float | None) -> str:

@@ -18,6 +18,7 @@ from analysis.style import (
     fmt_pct,
     fmt_ratio,
     fmt_rps,
+    fmt_server_ms,
     fmt_share,
     label,
 )
@@ -63,9 +64,9 @@ def linkerd_tables(a: Analysis) -> list[Table]:
                 short_replica(str(r["service"]), str(r["replica"])),
                 fmt_pct(r["success_rate"]),
                 fmt_rps(r["rps"]),
-                fmt_ms(r["p50_ms"]),
-                fmt_ms(r["p95_ms"]),
-                fmt_ms(r["p99_ms"]),
+                fmt_server_ms(r["p50_ms"]),
+                fmt_server_ms(r["p95_ms"]),
+                fmt_server_ms(r["p99_ms"]),
                 fmt_count(r["tcp_conn"]),
             )
             for r in rows.to_dict("records")
