@@ -35,6 +35,7 @@ class RunDisplay(Protocol):
 @dataclass
 class RunOutcome:
     out_dir: Path
+    planned: int = 0
     partial: bool = True
     completed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -66,10 +67,6 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
         yield stacks
 
 
-def _phase_warnings(result: LoadResult) -> list[str]:
-    return list(result.warnings)
-
-
 def _run_mode(
     settings: RunSettings,
     mode: str,
@@ -82,12 +79,12 @@ def _run_mode(
     with _stacks(settings, mode, record.dir / "logs") as stacks:
         for phase in phases:
             number = len(outcome.completed) + 1
-            display.phase_started(phase, number, len(plan_phases(settings)))
+            display.phase_started(phase, number, outcome.planned)
             endpoints = stacks[phase.protocol].endpoints
             assert endpoints is not None  # a started stack has its endpoints
             load = replace(settings.load, balancing=phase.balancing)
             result = run_phase(load, endpoints, record.phase_dir(phase), display.progress)
-            warnings = _phase_warnings(result)
+            warnings = list(result.warnings)
             record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
             outcome.warnings += [f"{phase.name}: {w}" for w in warnings]
             display.phase_finished(phase, result)
@@ -104,9 +101,10 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
     became healthy) with one-line messages; every started process is stopped either way.
     """
     record = RunRecord(settings)
-    outcome = RunOutcome(out_dir=record.dir)
+    phases = plan_phases(settings)
+    outcome = RunOutcome(out_dir=record.dir, planned=len(phases))
     try:
-        for mode, group in itertools.groupby(plan_phases(settings), key=lambda p: p.balancing):
+        for mode, group in itertools.groupby(phases, key=lambda p: p.balancing):
             _run_mode(settings, mode, list(group), record, display, outcome)
         outcome.partial = False
     except KeyboardInterrupt:
