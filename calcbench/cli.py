@@ -7,7 +7,6 @@ non-zero; they never show a traceback.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,7 @@ from calcbench.run_command import run
 from calcbench.serve import serve_until_stopped
 from calcbench.supervisor import StackError, StackSettings
 from loadgen.cli import load
+from loadgen.options import ProtocolChoice
 
 app = typer.Typer(
     help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
@@ -32,11 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-class Protocol(StrEnum):
-    rest = "rest"
-    grpc = "grpc"
 
 
 @app.callback()
@@ -53,7 +48,7 @@ def _base_port(protocol: str, given: int | None) -> int | None:
 
 @app.command()
 def serve(
-    protocol: Annotated[Protocol, typer.Argument(help="Which stack to start.")],
+    protocol: Annotated[ProtocolChoice, typer.Argument(help="Which stack to start.")],
     replicas: Annotated[int, typer.Option(min=1, max=9, help="Replicas per service.")] = 1,
     host: Annotated[str, typer.Option(help="Address every replica binds.")] = "127.0.0.1",
     base_port: Annotated[

@@ -20,6 +20,8 @@ from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import parse_address_list
 
 DOWNSTREAMS = ("multiplication", "division")
+#: The response header (REST) and initial metadata key (gRPC) naming the replica that answered.
+REPLICA_HEADER = "x-calc-replica"
 
 
 def default_replica_id() -> str:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import grpc
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
-from calcbench.service_config import ServiceConfig
+from calcbench.service_config import REPLICA_HEADER, ServiceConfig
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
 
-REPLICA_HEADER: Final = "x-calc-replica"
 P = ParamSpec("P")
 R = TypeVar("R")
 

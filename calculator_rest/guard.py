@@ -11,8 +11,9 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calcbench.service_config import REPLICA_HEADER
+
 MAX_BODY_BYTES = 64 * 1024
-REPLICA_HEADER = "x-calc-replica"
 
 
 class BodyTooLarge(HTTPException):

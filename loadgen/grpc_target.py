@@ -16,11 +16,11 @@ from typing import Any, Final
 
 import grpc
 
+from calcbench.service_config import REPLICA_HEADER
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands
 from calculator_grpc.rpc import channel_target, unary_method
 from loadgen.outcomes import Reply, grpc_outcome
 
-REPLICA_HEADER: Final = "x-calc-replica"
 #: How long `connect` waits for each channel; a server that is down is left to the run, where
 #: its calls count as `unavailable`.
 CONNECT_SECONDS: Final = 3.0

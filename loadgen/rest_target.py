@@ -18,9 +18,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from calcbench.service_config import REPLICA_HEADER
 from loadgen.outcomes import Reply, http_outcome
 
-REPLICA_HEADER: Final = "x-calc-replica"
 _HEADERS: Final = {"content-type": "application/json"}
 #: Idle pooled connections live as long as the servers keep them (their keep-alive is 75 s).
 _IDLE_SECONDS: Final = 60.0
