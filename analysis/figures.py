@@ -6,6 +6,7 @@ and nothing to close.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 import pandas as pd
@@ -32,18 +33,23 @@ def _subtitle(a: Analysis) -> str:
 
 def _figure(a: Analysis, title: str, rows: int, cols: int) -> tuple[Figure, list[list[Axes]]]:
     # Fixed margins rather than a layout engine: constrained layout doubles the drawing time.
-    width, height = max(6.6 * cols, 9.0), 4.2 * rows + 0.9
+    width = max(6.6 * cols, 9.0)
+    # Wrapped to the figure's width (about 11 characters an inch at this size), so a narrow
+    # figure never cuts the subtitle at its edges; each extra line gets its own headroom.
+    subtitle = textwrap.wrap(_subtitle(a), width=int(width * 11))
+    headroom = 0.85 + 0.2 * (len(subtitle) - 1)
+    height = 4.2 * rows + 0.9 + headroom - 0.85
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(rows, cols, squeeze=False)
     fig.subplots_adjust(
         left=0.85 / width,
         right=1 - 0.2 / width,
-        top=1 - 0.85 / height,
+        top=1 - headroom / height,
         bottom=1.0 / height,
         hspace=0.55,
         wspace=0.3,
     )
-    fig.suptitle(f"{title}\n{_subtitle(a)}", fontsize=11)
+    fig.suptitle("\n".join([title, *subtitle]), fontsize=11)
     return fig, [list(r) for r in axes]
 
 
