@@ -43,11 +43,32 @@ def test_narrow_terminal_never_cuts_values(default_run: Path) -> None:
     assert len(division.split()) == 8 and division.split()[3].endswith("rps")
 
 
+def _table_rows(text: str, title: str) -> list[list[str]]:
+    """The cells of each row of the table titled `title`, below its header, up to a blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 2
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return [line.split() for line in lines[start:end]]
+
+
+def _round_shares(rows: list[list[str]]) -> dict[str, list[list[str]]]:
+    """Per service, the shares of each round (R1, R2, ...), one list per round over replicas."""
+    by_service: dict[str, list[list[str]]] = {}
+    for service, _replica, _client, _server, *shares, _conn in rows:
+        by_service.setdefault(service, []).append(shares)
+    return {service: [list(r) for r in zip(*replicas, strict=True)]
+            for service, replicas in by_service.items()}  # fmt: skip
+
+
 def test_multi_replica_run_prints_replica_tables(balancing_report: ReportFiles) -> None:
     text = _printed(balancing_report.run_dir, 120)
-    assert "gRPC, shared: requests per replica" in text
     assert "Imbalance per service" in text
-    assert "100%" in text and "0%" in text  # a pinned round on one replica, none on the other
+    shares = _round_shares(_table_rows(text, "gRPC, shared: requests per replica"))
+    rounds = [r for per_service in shares.values() for r in per_service]
+    assert len(shares) == 5 and all(len(r) == 2 for r in rounds)  # 5 services, 2 replicas
+    # One channel per service pins a round to one replica: 100% there, 0% on the other.
+    assert ["0%", "100%"] in [sorted(r) for r in rounds]
+    assert all(sum(int(s.rstrip("%")) for s in r) in (99, 100, 101) for r in rounds)
 
 
 def test_replica_ids_are_shortened_only_when_named_after_the_service() -> None:

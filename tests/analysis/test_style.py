@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.style import fmt_ms, fmt_server_ms
+from analysis.style import fmt_server_ms
 
 
 @pytest.mark.parametrize(
@@ -10,8 +10,8 @@ from analysis.style import fmt_ms, fmt_server_ms
     [
         (0.025, "<0.05ms"),
         (0.0499, "<0.05ms"),
-        (0.05, fmt_ms(0.05)),
-        (2.5, fmt_ms(2.5)),
+        (0.05, "0.0500ms"),
+        (2.5, "2.50ms"),
         (None, "-"),
     ],
 )
