@@ -172,11 +172,10 @@ def closed_connections(port: int) -> int:
     )
 
 
+@pytest.mark.parametrize("stack", ["rest"], indirect=True)  # --no-keepalive is a REST option
 def test_rest_without_keepalive_opens_a_connection_per_request(
     stack: LocalStack, tmp_path: Path
 ) -> None:
-    if stack.protocol == "grpc":
-        pytest.skip("--no-keepalive is a REST option")
     port = parse_address(stack.services["multiplication"].address)[1]
     before = closed_connections(port)
     settings = LoadSettings(
@@ -213,9 +212,9 @@ def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Pa
         assert len(shared) == 1  # one HTTP/2 connection: every call to one replica
 
 
+# Worker processes are protocol-independent; one stack is enough.
+@pytest.mark.parametrize("stack", ["grpc"], indirect=True)
 def test_two_workers_share_the_rate_and_merge(stack: LocalStack, tmp_path: Path) -> None:
-    if stack.protocol == "rest":
-        pytest.skip("worker processes are protocol-independent; one stack is enough")
     settings = LoadSettings(
         protocol="grpc", mix=(("addition", 1.0),), rate=200, duration=2, warmup=0.5, workers=2
     )

@@ -13,9 +13,21 @@ from pathlib import Path
 import pytest
 
 from loadgen.rundir import FILES
-from tests.loadgen.conftest import LocalStack
+from tests.loadgen.conftest import FIVE, LocalStack
 
 LOAD = [sys.executable, "-m", "calcbench.cli", "load"]
+
+
+def _summary_table(stdout: str) -> tuple[list[str], list[list[str]]]:
+    """The printed summary table's header and body rows, as cells (rich's box characters:
+    "┃" between header cells, "│" between body cells)."""
+
+    def cells(line: str, bar: str) -> list[str]:
+        return [cell.strip() for cell in line.strip().strip(bar).split(bar)]
+
+    lines = stdout.splitlines()
+    header = next(cells(line, "┃") for line in lines if line.startswith("┃"))
+    return header, [cells(line, "│") for line in lines if line.startswith("│")]
 
 
 def test_load_writes_every_file(stack: LocalStack, tmp_path: Path) -> None:
@@ -40,16 +52,18 @@ def test_load_writes_every_file(stack: LocalStack, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert {p.name for p in out.iterdir()} == set(FILES)
     assert f"results: {out}" in done.stdout
-    assert "all" in done.stdout and "p99" in done.stdout  # the summary table
+    header, rows = _summary_table(done.stdout)
+    assert header[:2] == ["operation", "requests"] and "p99" in header
+    assert [row[0] for row in rows] == [*FIVE, "all"]
+    assert rows[-1][1] == "100"  # the "all" row counts every measured request
     # Not a terminal: one plain progress line per second, warm-up included.
     assert done.stdout.count(f"{stack.protocol} measure") == 1
     run = json.loads((out / "run.json").read_text())
     assert run["settings"]["rate"] == 100 and run["totals"]["requests"] == 100
 
 
+@pytest.mark.parametrize("stack", ["grpc"], indirect=True)  # flag parsing is protocol-free
 def test_one_service_from_an_endpoint_flag(stack: LocalStack, tmp_path: Path) -> None:
-    if stack.protocol == "rest":
-        pytest.skip("flag parsing does not depend on the protocol")
     address = stack.services["addition"].address
     flags = [
         "--protocol",
@@ -97,10 +111,10 @@ def test_bad_flags_give_one_line(flags: list[str], message: str, tmp_path: Path)
     assert not (tmp_path / "x").exists()
 
 
+# The interrupt path does not depend on the protocol; one stack is enough.
+@pytest.mark.parametrize("stack", ["grpc"], indirect=True)
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_keeps_what_was_measured(stack: LocalStack, tmp_path: Path, workers: str) -> None:
-    if stack.protocol == "rest":
-        pytest.skip("the interrupt path does not depend on the protocol")
     endpoints = tmp_path / "endpoints.json"
     stack.endpoints.dump(endpoints)
     out = tmp_path / "run"
