@@ -6,6 +6,7 @@ base plus patches. Each target is rendered once per test session.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from functools import cache
@@ -30,12 +31,28 @@ def overlay(name: str) -> Path:
     return K8S / "overlays" / name
 
 
+def in_ci() -> bool:
+    """Whether the tests run in CI (`CI=true`, as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def required_tool(name: str, needed_for: str) -> str:
+    """The path of the program `name`. Without it the test skips on a developer's machine but
+    fails in CI: there a missing tool must not pass silently as a row of skips."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed: {needed_for}"
+    if in_ci():
+        pytest.fail(f"{message} (CI is set, so this is an error: install {name})", pytrace=False)
+    pytest.skip(message)
+
+
 @cache
 def render(target: Path) -> tuple[Manifest, ...]:
-    """The documents `kubectl kustomize target` prints (skips the test without kubectl)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: the k8s/ manifests cannot be rendered here")
+    """The documents `kubectl kustomize target` prints (skips the test without kubectl,
+    except in CI, where it fails)."""
+    kubectl = required_tool("kubectl", "the k8s/ manifests cannot be rendered here")
     proc = subprocess.run(
         [kubectl, "kustomize", str(target)], capture_output=True, text=True, timeout=60
     )
