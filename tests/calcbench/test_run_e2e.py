@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import signal
 import subprocess
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from loadgen.settings import LoadSettings
+from loadgen.workload import requests
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -64,13 +68,36 @@ def test_every_file_with_its_columns(short_run: Path) -> None:
     assert run["partial"] is False and len(run["phases"]) == 2
 
 
+def _measured_divisions(settings: LoadSettings) -> tuple[int, int]:
+    """(divisions, divisions by zero) among the requests a phase measures: those due in
+    [warmup, warmup + duration). The pacer sends nothing due later; earlier is warm-up."""
+    end = settings.warmup + settings.duration
+    due = itertools.takewhile(lambda r: r.offset < end, requests(settings))
+    divisions = [r for r in due if r.offset >= settings.warmup and r.service == "division"]
+    return len(divisions), sum(r.op2 == 0 for r in divisions)
+
+
 def test_success_rates_follow_the_injected_divisions_by_zero(short_run: Path) -> None:
+    recorded = json.loads((short_run / "run.json").read_text())["settings"]
+    assert (recorded["rate"], recorded["duration"], recorded["warmup"]) == (150, 3, 0)
+    fields = ("seed", "div_zero", "rate", "arrivals", "duration", "warmup")
+    settings = LoadSettings(
+        mix=tuple(recorded["mix"].items()), **{name: recorded[name] for name in fields}
+    )
+    # The workload is a pure function of these settings, the same for both protocols:
+    # every division with op2 = 0 fails (invalid argument), every other request succeeds.
+    divisions, by_zero = _measured_divisions(settings)
+    assert 0 < by_zero < divisions
+    errors = _rows(short_run / "errors.csv")
     for row in _rows(short_run / "summary.csv"):
         rate = float(row["success_rate"])
         if row["operation"] == "division":
-            # 25% of divisions divide by zero; ~90 divisions per phase, seeded, so the share
-            # is fixed by the seed and lies within a few points of 0.25.
-            assert 0.65 < rate < 0.85, row
+            assert (int(row["requests"]), int(row["ok"])) == (divisions, divisions - by_zero)
+            assert rate == float(f"{(divisions - by_zero) / divisions:.6g}"), row  # as written
+            (failed,) = [e for e in errors if (e["protocol"], e["operation"]) == (
+                row["protocol"], "division")]  # fmt: skip
+            assert (failed["outcome"], failed["expected"]) == ("invalid_argument", "True")
+            assert int(failed["count"]) == by_zero
         elif row["operation"] != "all":
             assert rate == 1.0, row
 
