@@ -18,6 +18,7 @@ from loadgen.results import SUMMARY_COLUMNS
 from loadgen.rundir import FILES
 from loadgen.stats import decode
 from loadgen.workload import requests
+from tests.bounds import round_robin_share
 from tests.loadgen.conftest import LocalStack
 
 
@@ -203,9 +204,9 @@ def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Pa
     spread = replica_counts("round-robin")
     # Round robin alternates per request (REST by rotating URLs, gRPC by its round_robin
     # policy): 200 requests split 100/100, give or take the few sent while a subchannel
-    # was still connecting.
+    # was still connecting (see ROUND_ROBIN_SLACK).
     assert set(spread) == {"addition-0", "addition-1"}
-    assert min(spread.values()) >= 80
+    assert all(round_robin_share(count / 200) for count in spread.values()), spread
     shared = replica_counts("shared")
     assert sum(shared.values()) == 200
     if pair.protocol == "grpc":
