@@ -41,12 +41,13 @@ from fastapi import Response
 from starlette.types import ASGIApp
 
 from calcbench.arithmetic import InvalidArgument, compute
+from calcbench.listening import listen
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
 from calculator_rest.app import NO_TELEMETRY, CalculatorApp, create_app
 from calculator_rest.endpoint import JSON
 from calculator_rest.operands import Operands
-from calculator_rest.server import UVICORN_OPTIONS, bind
+from calculator_rest.server import UVICORN_OPTIONS
 
 BODY = b'{"op1": 6.5, "op2": 3}'
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -297,7 +298,7 @@ VARIANTS = {"lean": lean_app, "fastapi": fastapi_app, "pydantic": pydantic_app}
 def _serve(variant: str) -> None:
     """Child process: serve one app variant the way `calculator_rest.server` does."""
     config = ServiceConfig("multiplication", port=0, metrics_port=0, replica_id="bench")
-    sock = bind(config.host, 0, reuse_port=False)
+    sock = listen(config.host, 0)
     metrics = ServiceMetrics(config.service, config.replica_id, (sock.getsockname()[1],))
     server = uvicorn.Server(uvicorn.Config(VARIANTS[variant](config, metrics), **UVICORN_OPTIONS))
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)

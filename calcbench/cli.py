@@ -22,7 +22,7 @@ from calcbench.console import console, fail
 from calcbench.ports import DEFAULT_BASE_PORTS
 from calcbench.run_command import run
 from calcbench.serve import serve_until_stopped
-from calcbench.supervisor import StackError, StackSettings
+from calcbench.supervisor import PortTaken, StackError, StackSettings
 from loadgen.cli import load
 from loadgen.options import ProtocolChoice
 
@@ -72,6 +72,8 @@ def serve(
             downstream_balancing=balancing,
         )
         serve_until_stopped(settings, endpoints_file, console.print)
+    except PortTaken as exc:
+        raise fail(str(exc), code=2) from exc
     except (ValueError, StackError, OSError) as exc:
         raise fail(str(exc)) from exc
     console.print("stopped: every replica has exited")

@@ -14,6 +14,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from calcbench.listening import PortInUse
+
 _POLL_INTERVAL = 0.05
 
 
@@ -40,7 +42,7 @@ class MetricsServer:
                 host, port, make_wsgi_app(registry), server_class, handler_class=_QuietHandler
             )
         except OSError as exc:
-            raise OSError(f"port {port} on {host} is already in use") from exc
+            raise PortInUse(host, port) from exc
         self.port = int(self._httpd.server_port)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

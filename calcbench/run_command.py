@@ -17,7 +17,7 @@ from calcbench.display import ConsoleDisplay
 from calcbench.fault import parse_fault
 from calcbench.plan import RunSettings, modes_for
 from calcbench.run import RunOutcome, run_comparison
-from calcbench.supervisor import StackError
+from calcbench.supervisor import PortTaken, StackError
 from loadgen.options import load_options, settings_from_options
 
 
@@ -108,6 +108,8 @@ def run(
     previous = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
     try:
         outcome = run_comparison(settings, ConsoleDisplay(console))
+    except PortTaken as exc:
+        raise fail(str(exc), code=2) from exc
     except (StackError, OSError) as exc:
         raise fail(str(exc)) from exc
     finally:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import parse_address_list
+from calcbench.listening import PortInUse, PortShare
 
 DOWNSTREAMS = ("multiplication", "division")
 #: The response header (REST) and initial metadata key (gRPC) naming the replica that answered.
@@ -33,8 +34,9 @@ def default_replica_id() -> str:
 class ServiceConfig:
     """Where one replica listens and whom it calls.
 
-    `port` is the service's shared address (with `reuse_port`, several replicas bind it and the
-    kernel spreads connections among them); `own_port`, when set, is this replica's own address.
+    `port` is the service's shared address (with `share`, several replicas bind it and the
+    kernel spreads connections among them: the first opens it, the others join); `own_port`,
+    when set, is this replica's own address. Port 0 binds any free port.
     `downstream` maps multiplication/division to one address (shared) or several (the
     percentage service then spreads its requests over them, round robin). `delay` seconds
     are spent before answering each calculator request (a slow replica, for `--fault`).
@@ -46,7 +48,7 @@ class ServiceConfig:
     host: str = "127.0.0.1"
     replica_id: str = field(default_factory=lambda: default_replica_id())
     own_port: int | None = None
-    reuse_port: bool = False
+    share: PortShare = PortShare.ALONE
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_model: str = "sync"
     delay: float = 0.0
@@ -58,6 +60,8 @@ class ServiceConfig:
         for name in ("port", "metrics_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ValueError(f"--{name.replace('_', '-')} must be a port number (0-65535)")
+        if self.share is PortShare.JOIN and self.port == 0:
+            raise ValueError("--join-port needs the --port a sibling replica opened, not 0")
         if not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError("--delay must be a number of seconds >= 0")
         if self.service == "percentage":
@@ -65,11 +69,6 @@ class ServiceConfig:
             if missing:
                 flags = ", ".join(f"--{d}-endpoint or {d.upper()}_ENDPOINT" for d in missing)
                 raise ValueError(f"percentage needs its downstream addresses: {flags}")
-
-    @property
-    def serving_ports(self) -> tuple[int, ...]:
-        """The ports that carry measured traffic (not the metrics port)."""
-        return (self.port,) if self.own_port is None else (self.port, self.own_port)
 
 
 def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
@@ -80,8 +79,21 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--replica-id", default=None, help="x-calc-replica (default: HOSTNAME)")
     parser.add_argument("--own-port", type=int, default=None, help="this replica's own extra port")
-    parser.add_argument(
-        "--reuse-port", action="store_true", help="share --port with other replicas (SO_REUSEPORT)"
+    sharing = parser.add_mutually_exclusive_group()
+    sharing.add_argument(
+        "--reuse-port",
+        action="store_const",
+        dest="share",
+        const=PortShare.OPEN,
+        default=PortShare.ALONE,
+        help="claim --port, then let sibling replicas join it (SO_REUSEPORT)",
+    )
+    sharing.add_argument(
+        "--join-port",
+        action="store_const",
+        dest="share",
+        const=PortShare.JOIN,
+        help="bind --port beside the sibling replica that opened it with --reuse-port",
     )
     for name in DOWNSTREAMS:
         parser.add_argument(
@@ -118,7 +130,7 @@ def parse_service_args(
             metrics_port=args.metrics_port,
             host=args.host,
             own_port=args.own_port,
-            reuse_port=args.reuse_port,
+            share=args.share,
             downstream=downstream if args.service == "percentage" else {},
             server_model=args.server_model,
             delay=args.delay,
@@ -127,22 +139,6 @@ def parse_service_args(
     except ValueError as exc:
         parser.error(str(exc))
     return config
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Raise OSError naming `host:port` when something already listens there.
-
-    Binds without SO_REUSEPORT, so a port held by other replicas (which set it) is found too.
-    Port 0 always passes.
-    """
-    if port == 0:
-        return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise OSError(f"port {port} on {host} is already in use") from exc
 
 
 def announce_ready(
@@ -160,6 +156,21 @@ def announce_ready(
     }
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
+
+
+def announce_failure(exc: OSError) -> int:
+    """Report a start that failed (a port in use, usually) and return the exit status, 2.
+
+    One line on stderr for a person; one JSON line on stdout for a supervisor, which tells a
+    port another program holds from any other failure without parsing prose.
+    """
+    print(f"error: {exc}", file=sys.stderr)
+    line: dict[str, object] = {"event": "failed", "error": str(exc)}
+    if isinstance(exc, PortInUse):
+        line["port_in_use"] = exc.port
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+    return 2
 
 
 class RunningService(Protocol):

@@ -13,57 +13,34 @@ import json
 import selectors
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from types import TracebackType
 from typing import IO
 
 from calcbench.arithmetic import SERVICES
+from calcbench.boot import (
+    BALANCING_MODES,
+    Bound,
+    Launch,
+    StackSettings,
+    command,
+    launchable,
+    replica_ids,
+)
 from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
-from calcbench.fault import SlowReplica
 from calcbench.health import wait_healthy
-from calcbench.ports import DEFAULT_BASE_PORTS, ReplicaPorts, dynamic_ports, fixed_ports
-from calcbench.service_config import DOWNSTREAMS, check_port_free
 
-#: How percentage reaches multiplication and division. `ewma` is the load generator's
-#: latency-aware mode; the services themselves then balance round robin (only the client is
-#: latency-aware).
-BALANCING_MODES = ("shared", "round-robin", "ewma")
-
-PortPlan = dict[str, list["ReplicaPorts"]]
+__all__ = ["BALANCING_MODES", "PortTaken", "Stack", "StackError", "StackSettings"]
 
 
 class StackError(RuntimeError):
     """A stack could not start (port in use, a replica died or never became healthy)."""
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    """What to start. `base_port=None` picks free ports; otherwise the documented layout.
-    `slow_replica` starts that one replica with `--delay`."""
-
-    protocol: str
-    replicas: int = 1
-    host: str = "127.0.0.1"
-    base_port: int | None = None
-    downstream_balancing: str = "shared"
-    server_model: str | None = None
-    log_dir: Path | None = None
-    startup_timeout: float = 30.0
-    slow_replica: SlowReplica | None = None
-
-    def __post_init__(self) -> None:
-        if self.protocol not in DEFAULT_BASE_PORTS:
-            raise ValueError(f"unknown protocol {self.protocol!r}; expected rest or grpc")
-        if not 1 <= self.replicas <= 9:
-            raise ValueError("--replicas must be between 1 and 9")
-        if self.downstream_balancing not in BALANCING_MODES:
-            raise ValueError(f"unknown balancing {self.downstream_balancing!r}")
-        if self.slow_replica is not None:
-            self.slow_replica.check_replicas(self.replicas)
+class PortTaken(StackError):
+    """A replica could not bind a port another program holds (a usage error: exit 2)."""
 
 
 @dataclass
@@ -71,7 +48,6 @@ class _Child:
     replica_id: str
     process: subprocess.Popen[str]
     log: IO[str]
-    ready: dict[str, object] = field(default_factory=dict)
 
 
 def _die_with_parent() -> None:
@@ -80,23 +56,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
-def plan_ports(settings: StackSettings) -> PortPlan:
-    """Ports for every replica of every service."""
-    if settings.base_port is None:
-        return {s: dynamic_ports(settings.host, settings.replicas) for s in SERVICES}
-    return {
-        s: [fixed_ports(settings.base_port, s, r) for r in range(settings.replicas)]
-        for s in SERVICES
-    }
-
-
 class Stack:
     """A running local stack; use as a context manager so it is always stopped."""
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
-        self._children: list[_Child] = []
-        self._ports: PortPlan = {}
+        self._children: dict[str, _Child] = {}
+        self._bound: dict[str, Bound] = {}
+        self._selector: selectors.BaseSelector | None = None
         self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Stack:
@@ -111,7 +78,7 @@ class Stack:
     @property
     def pids(self) -> dict[str, int]:
         """Replica id -> process id of every child."""
-        return {child.replica_id: child.process.pid for child in self._children}
+        return {rid: child.process.pid for rid, child in self._children.items()}
 
     def start(self) -> Endpoints:
         """Start every replica, wait until all are ready and healthy; stop all on failure."""
@@ -119,71 +86,44 @@ class Stack:
         return self.wait_started()
 
     def spawn(self) -> None:
-        """Launch every replica without waiting (so several stacks can boot side by side)."""
-        self._ports = plan_ports(self.settings)
+        """Launch the replicas that need nothing from the others, without waiting for them
+        (so that several stacks boot side by side); `wait_started` launches the rest."""
+        self._selector = selectors.DefaultSelector()
         try:
-            self._check_free(self._ports)
-            for service in SERVICES:
-                for index, replica_ports in enumerate(self._ports[service]):
-                    self._spawn(service, index, replica_ports, self._ports)
+            self._launch_what_can_start()
         except BaseException:
             self.stop()
             raise
 
     def wait_started(self) -> Endpoints:
-        """Wait until every spawned replica is ready and healthy; stop all on failure."""
+        """Launch the rest as their ports become known, wait until every replica is ready and
+        healthy; stop all on failure."""
         try:
             self._wait_ready()
-            self.endpoints = self._endpoints(self._ports)
+            self.endpoints = self._endpoints()
             self._wait_healthy(self.endpoints)
         except BaseException:
             self.stop()
             raise
         return self.endpoints
 
-    def _check_free(self, ports: PortPlan) -> None:
-        wanted = {p for replicas in ports.values() for r in replicas for p in vars(r).values()}
-        for port in sorted(wanted):
-            try:
-                check_port_free(self.settings.host, port)
-            except OSError as exc:
-                raise StackError(str(exc)) from exc
+    def _launch_what_can_start(self) -> None:
+        assert self._selector is not None
+        for launch in launchable(self.settings, self._bound, self._children.keys()):
+            child = self._spawn(launch)
+            assert child.process.stdout is not None
+            self._selector.register(child.process.stdout, selectors.EVENT_READ, child)
 
-    def _command(
-        self,
-        service: str,
-        replica_id: str,
-        mine: ReplicaPorts,
-        ports: PortPlan,
-    ) -> list[str]:
-        host = self.settings.host
-        command = [sys.executable, "-m", f"calculator_{self.settings.protocol}", service]
-        command += ["--host", host, "--port", str(mine.shared), "--own-port", str(mine.own)]
-        command += ["--metrics-port", str(mine.metrics), "--replica-id", replica_id, "--reuse-port"]
-        if self.settings.server_model:
-            command += ["--server-model", self.settings.server_model]
-        slow = self.settings.slow_replica
-        if slow is not None and slow.replica_id == replica_id:
-            command += ["--delay", repr(slow.delay)]
-        if service == "percentage":
-            for name in DOWNSTREAMS:
-                if self.settings.downstream_balancing == "shared":
-                    targets = [format_address(host, ports[name][0].shared)]
-                else:
-                    targets = [format_address(host, r.own) for r in ports[name]]
-                command += [f"--{name}-endpoint", ",".join(targets)]
-        return command
-
-    def _spawn(self, service: str, index: int, mine: ReplicaPorts, ports: PortPlan) -> None:
-        replica_id = f"{service}-{index}"
+    def _spawn(self, launch: Launch) -> _Child:
         log: IO[str]
         if self.settings.log_dir is None:
             log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the child
         else:
             self.settings.log_dir.mkdir(parents=True, exist_ok=True)
-            log = (self.settings.log_dir / f"{self.settings.protocol}-{replica_id}.log").open("w+")
+            name = f"{self.settings.protocol}-{launch.replica_id}.log"
+            log = (self.settings.log_dir / name).open("w+")
         process = subprocess.Popen(
-            self._command(service, replica_id, mine, ports),
+            command(self.settings, launch),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -191,51 +131,60 @@ class Stack:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self._children.append(_Child(replica_id, process, log))
+        child = _Child(launch.replica_id, process, log)
+        self._children[launch.replica_id] = child
+        return child
 
     def _wait_ready(self) -> None:
+        assert self._selector is not None
         deadline = time.monotonic() + self.settings.startup_timeout
-        waiting = {child.process.stdout: child for child in self._children}
-        with selectors.DefaultSelector() as selector:
-            for stream in waiting:
-                assert stream is not None
-                selector.register(stream, selectors.EVENT_READ)
-            while waiting:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    names = ", ".join(sorted(c.replica_id for c in waiting.values()))
-                    raise StackError(
-                        f"{self.settings.protocol} replicas never became ready: {names}"
-                    )
-                for key, _ in selector.select(timeout=remaining):
-                    child = waiting.pop(key.fileobj)  # type: ignore[call-overload]
-                    selector.unregister(key.fileobj)
-                    self._read_ready(child)
+        while len(self._bound) < len(replica_ids(self.settings)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waiting = sorted(set(replica_ids(self.settings)) - self._bound.keys())
+                raise StackError(
+                    f"{self.settings.protocol} replicas never became ready: " + ", ".join(waiting)
+                )
+            for key, _ in self._selector.select(timeout=remaining):
+                self._selector.unregister(key.fileobj)
+                self._read_ready(key.data)
+            self._launch_what_can_start()
+        self._selector.close()
+        self._selector = None
 
     def _read_ready(self, child: _Child) -> None:
         assert child.process.stdout is not None
         line = child.process.stdout.readline()
         try:
-            child.ready = json.loads(line)
-        except json.JSONDecodeError:
-            child.process.wait(timeout=5)
+            ready = json.loads(line)
+            if "port_in_use" in ready:
+                raise PortTaken(ready["error"])
+            self._bound[child.replica_id] = Bound(
+                port=ready["port"],
+                own_port=ready["own_port"],
+                metrics_port=ready["metrics_port"],
+                pid=child.process.pid,
+            )
+        except (json.JSONDecodeError, KeyError, TypeError):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=5)
             raise StackError(f"{child.replica_id} failed to start: {_tail(child.log)}") from None
 
-    def _endpoints(self, ports: PortPlan) -> Endpoints:
+    def _endpoints(self) -> Endpoints:
         host = self.settings.host
-        by_id = {child.replica_id: child for child in self._children}
         services = {}
-        for service, replicas in ports.items():
+        for service in SERVICES:
             members = tuple(
                 Replica(
-                    id=f"{service}-{i}",
-                    address=format_address(host, r.own),
-                    metrics=format_address(host, r.metrics),
-                    pid=by_id[f"{service}-{i}"].process.pid,
+                    id=rid,
+                    address=format_address(host, self._bound[rid].own_port),
+                    metrics=format_address(host, self._bound[rid].metrics_port),
+                    pid=self._bound[rid].pid,
                 )
-                for i, r in enumerate(replicas)
+                for rid in (f"{service}-{i}" for i in range(self.settings.replicas))
             )
-            services[service] = ServiceEndpoint(format_address(host, replicas[0].shared), members)
+            shared = format_address(host, self._bound[f"{service}-0"].port)
+            services[service] = ServiceEndpoint(shared, members)
         return Endpoints(protocol=self.settings.protocol, services=services)
 
     def _wait_healthy(self, endpoints: Endpoints) -> None:
@@ -247,16 +196,20 @@ class Stack:
 
     def exited(self) -> str | None:
         """The id of a replica that has exited, if any."""
-        return next((c.replica_id for c in self._children if c.process.poll() is not None), None)
+        children = self._children.values()
+        return next((c.replica_id for c in children if c.process.poll() is not None), None)
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM every child, wait up to `grace` seconds, SIGKILL what is left, reap all."""
-        for child in self._children:
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        for child in self._children.values():
             if child.process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for child in self._children:
+        for child in self._children.values():
             try:
                 child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -266,6 +219,7 @@ class Stack:
                 child.process.stdout.close()
             child.log.close()
         self._children.clear()
+        self._bound.clear()
 
 
 def _tail(log: IO[str], lines: int = 1) -> str:

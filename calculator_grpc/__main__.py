@@ -13,25 +13,14 @@ from collections.abc import Sequence
 from types import FrameType
 
 from calcbench.service_config import (
-    ServiceConfig,
+    announce_failure,
     announce_ready,
-    check_port_free,
     parse_service_args,
 )
 from calculator_grpc.server import SERVER_MODELS, start
 
 #: Seconds calls in flight get to finish after SIGTERM (Kubernetes then waits 30 s by default).
 SHUTDOWN_GRACE = 2.0
-_EXIT_USAGE = 2
-
-
-def _check_ports(config: ServiceConfig) -> None:
-    """Fail before starting when a port is taken, naming it (grpc's own bind error does not)."""
-    if not config.reuse_port:
-        check_port_free(config.host, config.port)
-    if config.own_port is not None:
-        check_port_free(config.host, config.own_port)
-    check_port_free(config.host, config.metrics_port)
 
 
 def _stop_on_signal() -> threading.Event:
@@ -50,11 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse_service_args(argv, prog="python -m calculator_grpc", server_models=SERVER_MODELS)
     stop = _stop_on_signal()
     try:
-        _check_ports(config)
         service = start(config)
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return _EXIT_USAGE
+        return announce_failure(exc)
     try:
         announce_ready(config, service.port, service.own_port, service.metrics_port)
         # Python runs signal handlers in the main thread between waits; the timeout makes sure

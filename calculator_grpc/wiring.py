@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
+from calcbench.listening import PortInUse, PortShare, bound_port, claim
 from calcbench.service_config import REPLICA_HEADER, ServiceConfig
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
@@ -25,10 +26,11 @@ R = TypeVar("R")
 def server_options(config: ServiceConfig) -> list[tuple[str, Any]]:
     """Options for `grpc.server` / `grpc.aio.server`.
 
-    SO_REUSEPORT only when asked: replicas sharing the service port need it, and without it a
-    second process binding our port fails loudly instead of silently taking half the traffic.
+    SO_REUSEPORT only for a shared service port: without it a second process binding our port
+    fails loudly instead of silently taking half the traffic. The option is server-wide, so a
+    replica's own port is then open to siblings too (none of which is told to join it).
     """
-    return [("grpc.so_reuseport", 1 if config.reuse_port else 0)]
+    return [("grpc.so_reuseport", 0 if config.share is PortShare.ALONE else 1)]
 
 
 def replica_metadata(config: ServiceConfig) -> tuple[tuple[str, str], ...]:
@@ -37,20 +39,30 @@ def replica_metadata(config: ServiceConfig) -> tuple[tuple[str, str], ...]:
 
 
 def bind(server: Any, config: ServiceConfig) -> tuple[int, int | None]:
-    """Listen on the shared port and, if set, the replica's own port; return the bound ports."""
-    port = _listen(server, config.host, config.port)
-    own_port = None if config.own_port is None else _listen(server, config.host, config.own_port)
-    return port, own_port
+    """Listen on the shared port and, if set, the replica's own port; return the bound ports.
+
+    Raises PortInUse naming a port that another program holds.
+    """
+    port = _listen(server, config.host, config.port, config.share)
+    if config.own_port is None:
+        return port, None
+    # With SO_REUSEPORT on the server, grpcio's socket binds beside our claim only if it is open.
+    own_share = PortShare.ALONE if config.share is PortShare.ALONE else PortShare.OPEN
+    return port, _listen(server, config.host, config.own_port, own_share)
 
 
-def _listen(server: Any, host: str, port: int) -> int:
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    try:
-        bound = int(server.add_insecure_port(address))
-    except RuntimeError as exc:  # grpcio's way of saying the bind failed
-        raise OSError(f"cannot listen on {address}: {exc}") from exc
-    if bound == 0:
-        raise OSError(f"cannot listen on {address}")
+def _listen(server: Any, host: str, port: int, share: PortShare) -> int:
+    """Claim `port` with a socket of ours, so that the port is ours from the check to grpcio's
+    own bind (grpcio cannot adopt a socket), then let grpcio bind and listen beside it."""
+    with claim(host, port, share) as held:
+        port = bound_port(held)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            bound = int(server.add_insecure_port(address))
+        except RuntimeError as exc:  # grpcio's way of saying the bind failed
+            raise PortInUse(host, port) from exc
+    if bound != port:
+        raise PortInUse(host, port)
     return bound
 
 

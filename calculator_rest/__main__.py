@@ -12,9 +12,8 @@ import threading
 from collections.abc import Sequence
 
 from calcbench.service_config import (
-    ServiceConfig,
+    announce_failure,
     announce_ready,
-    check_port_free,
     parse_service_args,
 )
 from calculator_rest.app import SERVER_MODELS
@@ -29,23 +28,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _sig, _frame: stopping.set())
     try:
-        _check_ports(config)
         service = start(config)
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return announce_failure(exc)
     announce_ready(config, service.port, service.own_port, service.metrics_port)
     stopping.wait()
     service.stop(grace=GRACE_SECONDS)
     return 0
-
-
-def _check_ports(config: ServiceConfig) -> None:
-    # Replicas sharing the port (SO_REUSEPORT) expect it taken: only check it when not shared.
-    ports = [] if config.reuse_port else [config.port]
-    ports += [p for p in (config.own_port, config.metrics_port) if p is not None]
-    for port in ports:
-        check_port_free(config.host, port)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import uvicorn
 
+from calcbench.listening import bound_port, listen
 from calcbench.metrics_http import MetricsServer
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
@@ -69,11 +70,11 @@ def start(config: ServiceConfig) -> RestService:
     Raises OSError naming the port when one is already in use. Port 0 gets a free port, read
     back from the returned object.
     """
-    sockets = [bind(config.host, config.port, config.reuse_port)]
+    sockets = [listen(config.host, config.port, config.share)]
     with _closed_on_error(sockets):
         if config.own_port is not None:
-            sockets.append(bind(config.host, config.own_port, reuse_port=False))
-        ports = tuple(int(sock.getsockname()[1]) for sock in sockets)
+            sockets.append(listen(config.host, config.own_port))
+        ports = tuple(bound_port(sock) for sock in sockets)
         metrics = ServiceMetrics(config.service, config.replica_id, ports)
         metrics_http = metrics.serve(config.host, config.metrics_port)
         server = uvicorn.Server(uvicorn.Config(create_app(config, metrics), **UVICORN_OPTIONS))
@@ -99,22 +100,6 @@ def _closed_on_error(sockets: list[socket.socket]) -> Iterator[None]:
         for sock in sockets:
             sock.close()
         raise
-
-
-def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
-    """A listening TCP socket on `host:port`; OSError names the port when it is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"port {port} on {host} is already in use") from exc
-    return sock
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:

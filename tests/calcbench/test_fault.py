@@ -10,7 +10,7 @@ import pytest
 
 from calcbench.fault import SlowReplica, parse_fault
 from calcbench.plan import RunSettings, modes_for
-from calcbench.supervisor import Stack, StackSettings, plan_ports
+from calcbench.supervisor import StackSettings
 from loadgen import LoadSettings
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
@@ -57,28 +57,6 @@ def test_the_slow_replica_must_exist() -> None:
         RunSettings(load=LoadSettings(), out_dir=Path("unused"), fault=SLOW)
     with pytest.raises(ValueError, match="addition-1 does not exist"):
         StackSettings(protocol="rest", slow_replica=SLOW)
-
-
-def test_only_the_slow_replica_gets_a_delay() -> None:
-    stack = Stack(StackSettings(protocol="grpc", replicas=2, slow_replica=SLOW))
-    ports = plan_ports(stack.settings)
-    commands = {
-        f"{service}-{index}": stack._command(service, f"{service}-{index}", mine, ports)
-        for service, replicas in ports.items()
-        for index, mine in enumerate(replicas)
-    }
-    delayed = {replica for replica, command in commands.items() if "--delay" in command}
-    assert delayed == {"addition-1"}
-    command = commands["addition-1"]
-    assert command[command.index("--delay") + 1] == "0.02"
-
-
-def test_ewma_leaves_percentage_balancing_round_robin() -> None:
-    stack = Stack(StackSettings(protocol="rest", replicas=2, downstream_balancing="ewma"))
-    ports = plan_ports(stack.settings)
-    command = stack._command("percentage", "percentage-0", ports["percentage"][0], ports)
-    targets = command[command.index("--multiplication-endpoint") + 1].split(",")
-    assert targets == [f"127.0.0.1:{r.own}" for r in ports["multiplication"]]
 
 
 @pytest.mark.parametrize(

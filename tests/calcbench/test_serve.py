@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,14 @@ from calculator_grpc.protos.calculator.v1 import calculator_pb2
 from calculator_grpc.rpc import METHOD_PATHS
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
+#: Each service's answer to (6, 3).
+EXPECTED = {
+    "addition": 9.0,
+    "subtraction": 3.0,
+    "multiplication": 18.0,
+    "division": 2.0,
+    "percentage": 0.18,
+}
 
 
 def _wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> Endpoints:
@@ -62,9 +71,7 @@ def test_serve_answers_and_leaves_nothing_behind(protocol: str, tmp_path: Path) 
         endpoints = _wait_for_file(endpoints_file, process)
         pids = [r.pid for s in endpoints.services.values() for r in s.replicas if r.pid]
         assert endpoints.protocol == protocol and len(pids) == 10
-        expected = {"addition": 9.0, "subtraction": 3.0, "multiplication": 18.0}
-        expected |= {"division": 2.0, "percentage": 0.18}
-        for service, value in expected.items():
+        for service, value in EXPECTED.items():
             shared = endpoints.services[service].address
             assert _call(protocol, shared, service, 6, 3) == pytest.approx(value)
             for replica in endpoints.services[service].replicas:
@@ -87,24 +94,89 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_port_in_use_is_one_line(tmp_path: Path) -> None:
-    import socket
+def _serve(protocol: str, endpoints_file: Path, *flags: str) -> subprocess.Popen[str]:
+    command = [*CALCBENCH, "serve", protocol, "--endpoints-file", str(endpoints_file), *flags]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
+def _fixed_base() -> int:
+    """A base port below the kernel's ephemeral range, where outgoing connections never take
+    a port, one block per xdist worker so that parallel workers never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return 20000 + 1000 * int(worker or 0)
+
+
+def test_port_in_use_is_one_line() -> None:
+    base = _fixed_base()
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
+        holder.bind(("127.0.0.1", base + 1))  # addition's shared port in the documented layout
         holder.listen()
-        port = holder.getsockname()[1]
-        # The documented layout puts addition's shared port at base + 1.
         result = subprocess.run(
-            [*CALCBENCH, "serve", "rest", "--base-port", str(port - 1)],
+            [*CALCBENCH, "serve", "rest", "--base-port", str(base)],
             capture_output=True,
             text=True,
             timeout=60,
             env={**os.environ, "COLUMNS": "200"},
         )
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use"
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: port {base + 1} on 127.0.0.1 is already in use"
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_a_stack_restarts_at_once_on_its_fixed_ports(protocol: str, tmp_path: Path) -> None:
+    """Calls and scrapes leave the servers' side of their connections in TIME_WAIT when the
+    stack stops; the same ports must be bound again at once."""
+    base = _fixed_base() + 500
+    endpoints_file = tmp_path / "endpoints.json"
+    for _ in range(2):
+        endpoints_file.unlink(missing_ok=True)
+        process = _serve(protocol, endpoints_file, "--base-port", str(base))
+        try:
+            endpoints = _wait_for_file(endpoints_file, process)
+            assert endpoints.services["addition"].address == f"127.0.0.1:{base + 1}"
+            assert _call(protocol, endpoints.services["addition"].address, "addition", 1, 2) == 3
+            for service in endpoints.services.values():
+                metrics = f"http://{service.replicas[0].metrics}/metrics"
+                assert "calc_requests_total" in httpx.get(metrics).text
+        finally:
+            _stop(process)
+        assert process.returncode == 0
+
+
+def test_three_stacks_of_each_protocol_start_side_by_side(tmp_path: Path) -> None:
+    """Every replica binds port 0 and announces its port: no two can draw the same one."""
+    files = {(p, i): tmp_path / f"{p}-{i}.json" for p in ("rest", "grpc") for i in range(3)}
+    flags = ("--base-port", "0", "--replicas", "4")
+    processes = [_serve(protocol, path, *flags) for (protocol, _), path in files.items()]
+    try:
+        # 120 replicas starting at once on 2 cores: about half a second of CPU each.
+        stacks = [
+            _wait_for_file(path, p, timeout=240)
+            for path, p in zip(files.values(), processes, strict=True)
+        ]
+        addresses = set()
+        for endpoints in stacks:
+            for name, service in endpoints.services.items():
+                addresses |= {service.address} | {r.address for r in service.replicas}
+                for replica in service.replicas:
+                    answer = _call(endpoints.protocol, replica.address, name, 6, 3)
+                    assert answer == pytest.approx(EXPECTED[name])
+        assert len(addresses) == 6 * 5 * (1 + 4)  # shared and own addresses, all distinct
+    finally:
+        for process in processes:
+            _stop(process)
+    assert [p.returncode for p in processes] == [0] * 6
 
 
 def test_bad_flag_is_one_line() -> None:

@@ -87,7 +87,12 @@ def test_a_port_in_use_is_a_one_line_error(
         stdout, stderr = child.communicate(timeout=20)
     assert child.returncode == 2
     assert stderr == f"error: port {port} on 127.0.0.1 is already in use\n"
-    assert stdout == ""
+    # and one line for the supervisor, which tells a port in use from other failures
+    assert json.loads(stdout) == {
+        "event": "failed",
+        "error": f"port {port} on 127.0.0.1 is already in use",
+        "port_in_use": port,
+    }
 
 
 def test_percentage_without_downstreams_is_a_usage_error() -> None:

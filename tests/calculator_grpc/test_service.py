@@ -13,10 +13,12 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from calcbench.service_config import ServiceConfig, check_port_free
+from calcbench.listening import PortInUse, PortShare
+from calcbench.service_config import ServiceConfig
 from calculator_grpc.rpc import SERVICE_NAMES
 from calculator_grpc.server import start
 from tests.calculator_grpc.conftest import StartService, call, rpc_error
+from tests.sockets import is_released, taken_port
 
 Channel = Callable[..., Any]
 
@@ -108,12 +110,23 @@ def test_own_port_serves_too(serve: StartService, channel: Channel) -> None:
     assert result.result == 42
 
 
-def test_replicas_share_a_port_only_with_reuse_port(serve: StartService, channel: Channel) -> None:
-    first = serve("addition", reuse_port=True, replica_id="addition-0")
-    second = serve("addition", reuse_port=True, port=first.port, replica_id="addition-1")
+def test_replicas_share_a_port_only_when_the_first_opened_it(serve: StartService) -> None:
+    first = serve("addition", share=PortShare.OPEN, replica_id="addition-0")
+    second = serve("addition", share=PortShare.JOIN, port=first.port, replica_id="addition-1")
     assert second.port == first.port
-    with pytest.raises(OSError, match="cannot listen"):
-        serve("addition", port=first.port)
+    in_use = f"^port {first.port} on 127.0.0.1 is already in use$"
+    with pytest.raises(PortInUse, match=in_use):  # a stale stack is not joined
+        serve("addition", share=PortShare.OPEN, port=first.port)
+    alone = serve("subtraction")
+    with pytest.raises(PortInUse, match=f"^port {alone.port} on 127.0.0.1 is already in use$"):
+        serve("subtraction", share=PortShare.JOIN, port=alone.port)
+
+
+def test_a_port_another_program_holds_is_named(serve: StartService) -> None:
+    with taken_port() as port:
+        for settings in ({"port": port}, {"own_port": port}, {"metrics_port": port}):
+            with pytest.raises(OSError, match=f"^port {port} on 127.0.0.1 is already in use$"):
+                serve("addition", **settings)
 
 
 def test_stop_releases_every_port(model: str) -> None:
@@ -123,4 +136,4 @@ def test_stop_releases_every_port(model: str) -> None:
     replica.stop(0)
     for port in ports:
         assert port is not None
-        check_port_free("127.0.0.1", port)
+        assert is_released(port)

@@ -74,12 +74,6 @@ def scrape(metrics_port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
     return samples
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def silent_downstream() -> Iterator[str]:
     """The address of a socket that accepts connections (the kernel's backlog does) and never

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from tests.calculator_rest.conftest import Spawn, free_port
+from tests.calculator_rest.conftest import Spawn
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -33,12 +34,12 @@ def test_serves_after_the_ready_line_and_exits_0_on_a_signal(spawn: Spawn, sig: 
     assert "Traceback" not in stderr
 
 
-def test_two_replicas_share_a_port_with_reuse_port(spawn: Spawn) -> None:
-    port = str(free_port())
-    shared = ("addition", "--port", port, "--metrics-port", "0", "--reuse-port")
-    _, first = spawn(*shared, "--own-port", "0", "--replica-id", "addition-0")
-    _, second = spawn(*shared, "--own-port", "0", "--replica-id", "addition-1")
-    assert first["port"] == second["port"] == int(port)
+def test_a_second_replica_joins_the_port_the_first_opened(spawn: Spawn) -> None:
+    common = ("addition", "--metrics-port", "0", "--own-port", "0")
+    _, first = spawn(*common, "--port", "0", "--reuse-port", "--replica-id", "addition-0")
+    port = str(first["port"])
+    _, second = spawn(*common, "--port", port, "--join-port", "--replica-id", "addition-1")
+    assert second["port"] == first["port"] > 0
     for ready in (first, second):  # each also answers on its own port
         reply = httpx.post(
             f"http://127.0.0.1:{ready['own_port']}/addition", json={"op1": 1, "op2": 1}
@@ -58,7 +59,11 @@ def test_a_port_in_use_is_a_one_line_error_and_exit_2(flag: str) -> None:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr == f"error: port {port} on 127.0.0.1 is already in use\n"
-    assert done.stdout == ""
+    assert json.loads(done.stdout) == {
+        "event": "failed",
+        "error": f"port {port} on 127.0.0.1 is already in use",
+        "port_in_use": port,
+    }
 
 
 def test_percentage_without_downstream_is_a_usage_error() -> None:

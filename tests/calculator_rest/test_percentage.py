@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from calculator_rest.server import RestService
-from tests.calculator_rest.conftest import StartService, free_port, requests_total, scrape, url
+from tests.calculator_rest.conftest import StartService, requests_total, scrape, url
+from tests.sockets import closed_port
 
 
 def address(replica: RestService) -> str:
@@ -78,7 +79,17 @@ def test_unreachable_downstream_is_502_naming_it(
     serve: StartService, client: httpx.Client, backends: tuple[RestService, RestService]
 ) -> None:
     multiplication, division = backends
-    closed = f"127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    with closed_port() as port:
+        _unreachable_is_502(serve, client, f"127.0.0.1:{port}", multiplication, division)
+
+
+def _unreachable_is_502(
+    serve: StartService,
+    client: httpx.Client,
+    closed: str,
+    multiplication: RestService,
+    division: RestService,
+) -> None:
     for names, service in (
         ("multiplication", percentage(serve, [closed], [address(division)])),
         ("division", percentage(serve, [address(multiplication)], [closed])),

@@ -7,9 +7,11 @@ import socket
 import httpx
 import pytest
 
+from calcbench.listening import PortShare
 from calcbench.service_config import RunningService, ServiceConfig
 from calculator_rest.server import start
-from tests.calculator_rest.conftest import StartService, free_port
+from tests.calculator_rest.conftest import StartService
+from tests.sockets import is_released
 
 
 def test_port_zero_is_resolved_and_own_port_answers_too(serve: StartService) -> None:
@@ -24,11 +26,10 @@ def test_port_zero_is_resolved_and_own_port_answers_too(serve: StartService) -> 
 def test_replicas_with_reuse_port_share_one_port_and_both_get_connections(
     serve: StartService,
 ) -> None:
-    port = free_port()
-    replicas = [
-        serve("addition", port=port, reuse_port=True, replica_id=f"addition-{i}") for i in range(2)
-    ]
-    assert [r.port for r in replicas] == [port, port]
+    first = serve("addition", share=PortShare.OPEN, replica_id="addition-0")
+    port = first.port
+    second = serve("addition", port=port, share=PortShare.JOIN, replica_id="addition-1")
+    assert second.port == port
     seen: set[str] = set()
     for _ in range(200):  # new connections: the kernel hashes each to one of the two
         reply = httpx.post(f"http://127.0.0.1:{port}/addition", json={"op1": 1, "op2": 1})
@@ -50,8 +51,8 @@ def test_a_taken_port_is_an_error_naming_it(serve: StartService) -> None:
 
 
 def test_stop_releases_the_port() -> None:
-    port = free_port()
-    replica = start(ServiceConfig("division", port=port, metrics_port=0, replica_id="d"))
+    replica = start(ServiceConfig("division", port=0, metrics_port=0, replica_id="d"))
+    port = replica.port
     assert httpx.post(f"http://127.0.0.1:{port}/division", json={"op1": 1, "op2": 4}).json() == {
         "result": 0.25
     }
@@ -59,3 +60,4 @@ def test_stop_releases_the_port() -> None:
     assert not replica.thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.post(f"http://127.0.0.1:{port}/division", json={"op1": 1, "op2": 4})
+    assert is_released(port)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
+from calcbench.listening import PortShare
 from calcbench.scrape import Scrape, scrape
 from calcbench.service_config import RunningService, ServiceConfig
 
@@ -55,7 +56,8 @@ class LocalStack:
         for index in range(count):
             replica_id = f"{service}-{index}"
             delay = delays[index] if index < len(delays) else 0.0
-            settings = {"own_port": 0, "reuse_port": count > 1, "delay": delay, **config}
+            share = PortShare.ALONE if count == 1 else PortShare.JOIN if index else PortShare.OPEN
+            settings = {"own_port": 0, "share": share, "delay": delay, **config}
             running = start_replica(
                 self.protocol,
                 ServiceConfig(service, port, 0, replica_id=replica_id, **settings),

@@ -4,7 +4,6 @@ sockets answering with chosen statuses, staying silent, or refusing connections.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,13 +16,7 @@ from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
 from loadgen.grpc_target import GrpcTarget
 from loadgen.outcomes import Reply
 from loadgen.rest_target import RestTarget
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.sockets import closed_port
 
 
 @asynccontextmanager
@@ -92,7 +85,8 @@ def test_rest_silence_is_a_timeout_and_refusal_unavailable() -> None:
             return await rest_call(port, timeout=0.2)
 
     assert asyncio.run(silent()) == Reply("timeout", "timeout")
-    refused = asyncio.run(rest_call(free_port()))
+    with closed_port() as port:
+        refused = asyncio.run(rest_call(port))
     assert refused.outcome == "unavailable" and refused.code == "ClientConnectorError"
 
 
@@ -170,5 +164,6 @@ def test_grpc_deadline_is_a_timeout_and_refusal_unavailable() -> None:
             return await grpc_call(port, timeout=0.2)
 
     assert asyncio.run(scenario()).outcome == "timeout"
-    refused = asyncio.run(grpc_call(free_port()))
+    with closed_port() as port:
+        refused = asyncio.run(grpc_call(port))
     assert (refused.outcome, refused.code) == ("unavailable", "UNAVAILABLE")
