@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from calcbench.arithmetic import InvalidArgument, check_operands, compute
+from calcbench.delay import sleep_at_least
 from calcbench.service_config import DOWNSTREAMS, ServiceConfig
 from calcbench.telemetry import ServiceMetrics
 from calculator_grpc import wiring
@@ -107,7 +108,7 @@ def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
         started = perf_counter()
         try:
             if delay:  # --delay (a slow replica); 0 costs one test of a local
-                await asyncio.sleep(delay)
+                await sleep_at_least(delay)
             result = compute(service, request.op1, request.op2)
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
@@ -138,7 +139,7 @@ def _percentage(
         started = perf_counter()
         try:
             if delay:  # --delay (a slow replica); 0 costs one test of a local
-                await asyncio.sleep(delay)
+                await sleep_at_least(delay)
             check_operands(request.op1, request.op2)
             product = await call("multiplication", multiply, request, context)
             result = await call("division", divide, Operands(op1=product, op2=100.0), context)

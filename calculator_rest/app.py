@@ -6,7 +6,6 @@ the arithmetic is `calcbench.arithmetic`'s, so this module only wires HTTP to it
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -16,6 +15,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from calcbench.arithmetic import check_operands, check_result, compute
+from calcbench.delay import sleep_at_least
 from calcbench.service_config import ServiceConfig
 from calcbench.telemetry import ServiceMetrics
 from calculator_rest.downstream import Downstream
@@ -98,13 +98,13 @@ def _calculation(service: str, downstream: Downstream | None) -> Calculate:
 
 
 def _delayed(calculate: Calculate, delay: float) -> Calculate:
-    """`calculate` after an `await asyncio.sleep(delay)` (`--delay`, a slow replica), inside the
-    endpoint's timer as a slow replica's own work would be; `calculate` itself when 0."""
+    """`calculate` after waiting at least `delay` seconds (`--delay`, a slow replica), inside
+    the endpoint's timer as a slow replica's own work would be; `calculate` itself when 0."""
     if delay <= 0:
         return calculate
 
     async def slow(op1: float, op2: float) -> float:
-        await asyncio.sleep(delay)
+        await sleep_at_least(delay)
         return await calculate(op1, op2)
 
     return slow
