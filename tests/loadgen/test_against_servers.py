@@ -69,7 +69,9 @@ def test_rate_counts_and_every_file(stack: LocalStack, tmp_path: Path) -> None:
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["kind"] == "load" and run["protocol"] == stack.protocol
     assert run["settings"]["rate"] == 200 and run["interrupted"] is False
-    # The median request left on time: a late generator would be marked, not hidden.
+    # The median request left on time: a late generator would be marked, not hidden. 50 ms is
+    # ten send intervals; the median is that late only if the generator fell behind for half
+    # the run, which takes far more than a busy 2-core machine's scheduling delays.
     assert run["generator"]["lag_ms"]["p50"] < 50
     assert run["generator"]["bound"] == result.bound
     assert run["client_connections"]["addition"] >= 1
@@ -120,6 +122,8 @@ def test_closed_loop_keeps_its_callers_busy(stack: LocalStack, tmp_path: Path) -
         warmup=0.3,
     )
     result = run_load(settings, stack.endpoints, tmp_path)
+    # Four callers with loopback calls of about a millisecond make thousands of calls in 1 s;
+    # 100 needs only 40 ms a call, which even a busy machine beats.
     assert result.requests > 100 and result.errors == 0
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["loop"] == "closed" and run["generator"]["lag_ms"]["p99"] is None
@@ -258,6 +262,8 @@ def test_a_killed_server_counts_as_unavailable(
     # Replies cut off by the kill and connections refused after it (a raw code per cause).
     assert set(outcomes) == {"unavailable"}
     assert result.ok + outcomes["unavailable"] == 200
-    # Killed once second 0 was complete: that second all answered, most of second 1 not.
+    # Killed once second 0 was complete: that second all answered, most of second 1 not. The
+    # kill comes with the first tick after second 1 began (ticks 0.1 s apart); >= 50 errors
+    # leave 0.4 s more for a busy machine to run that tick.
     series = [r for r in rows(tmp_path / "timeseries.csv") if r["operation"] == "all"]
-    assert int(series[0]["errors"]) == 0 and int(series[1]["errors"]) >= 70
+    assert int(series[0]["errors"]) == 0 and int(series[1]["errors"]) >= 50
