@@ -1,11 +1,10 @@
 """Issue 5 on one machine: one HTTP/2 connection pins to one replica behind connection-level
-(kernel, SO_REUSEPORT) balancing; per-request round robin spreads it."""
+(kernel, SO_REUSEPORT) balancing; per-request round robin spreads it. The run is
+`balancing_run` (conftest), shared with the fault module."""
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,26 +12,9 @@ import pytest
 
 from tests.bounds import round_robin_share
 
-CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
+# Starts whole stacks: one xdist worker runs every such module, one after the other.
+pytestmark = pytest.mark.xdist_group("stacks")
 SERVICES = ("addition", "subtraction", "multiplication", "division", "percentage")
-
-
-@pytest.fixture(scope="module")
-def balancing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("balancing") / "r"
-    command = [*CALCBENCH, "run", "--scenario", "balancing", "--rounds", "1", "--warmup", "0"]
-    # A long call timeout: the tests compare exact client and server counts, and a call the
-    # client gave up on a busy machine may not have reached its server.
-    command += ["--timeout", "10"]
-    done = subprocess.run(
-        [*command, "--duration", "3", "--rate", "200", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "requests per replica" in done.stdout
-    return out
 
 
 def _per_replica(run: Path, protocol: str, mode: str) -> dict[str, dict[str, tuple[int, int]]]:

@@ -17,6 +17,9 @@ import pytest
 from loadgen.settings import LoadSettings
 from loadgen.workload import requests
 
+# Starts whole stacks: one xdist worker runs every such module, one after the other.
+pytestmark = pytest.mark.xdist_group("stacks")
+
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLUMNS = {

@@ -20,6 +20,9 @@ from calcbench.endpoints import Endpoints
 from calculator_grpc.protos.calculator.v1 import calculator_pb2
 from calculator_grpc.rpc import METHOD_PATHS
 
+# Starts whole stacks: one xdist worker runs every such module, one after the other.
+pytestmark = pytest.mark.xdist_group("stacks")
+
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
 #: Each service's answer to (6, 3).
 EXPECTED = {

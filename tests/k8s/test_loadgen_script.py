@@ -19,6 +19,9 @@ from calcbench.arithmetic import SERVICES
 from calcbench.endpoints import Endpoints
 from tests.k8s.manifests import K8S
 
+# Starts whole stacks: one xdist worker runs every such module, one after the other.
+pytestmark = pytest.mark.xdist_group("stacks")
+
 SCRIPT = K8S / "base" / "loadgen" / "run-load.sh"
 VENV_BIN = Path(sys.executable).parent
 

@@ -1,0 +1,35 @@
+"""The one balancing run that the balancing and fault end-to-end modules both read.
+
+`calcbench run --scenario balancing` with a slow addition replica measures all three modes
+(shared, round-robin, ewma) for both protocols in one run: one boot of the 2-replica stacks
+instead of two, for the pinning, spreading and latency-aware findings alike.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
+SLOW_FAULT = "slow-replica=addition:1:0.02"
+
+
+@pytest.fixture(scope="session")
+def balancing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Round robin sends the slow replica ~20 requests/s; one HTTP/1.1 connection carries at
+    most 50 of 20 ms each, so REST gets 4 connections per service (with the run's default of
+    1 the queue grows). No warm-up, so the client's counts are every request the servers saw."""
+    out = tmp_path_factory.mktemp("balancing") / "r"
+    command = [*CALCBENCH, "run", "--scenario", "balancing", "--rounds", "1", "--warmup", "0"]
+    command += ["--fault", SLOW_FAULT, "--connections", "4"]
+    # A long call timeout: the tests compare exact client and server counts, and a call the
+    # client gave up on a busy machine may not have reached its server.
+    command += ["--timeout", "10", "--duration", "3", "--rate", "200", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "requests per replica" in done.stdout
+    assert "ewma: requests per replica" in done.stdout
+    return out
