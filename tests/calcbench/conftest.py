@@ -14,13 +14,16 @@ from pathlib import Path
 import pytest
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
-SLOW_FAULT = "slow-replica=addition:1:0.02"
+#: 100 ms: far above what scheduling on a busy 2-core machine adds to the fast replica's
+#: answers, so that latency-aware balancing has a difference to see whatever the load.
+SLOW_DELAY_MS = 100
+SLOW_FAULT = f"slow-replica=addition:1:{SLOW_DELAY_MS / 1000}"
 
 
 @pytest.fixture(scope="session")
 def balancing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Round robin sends the slow replica ~20 requests/s; one HTTP/1.1 connection carries at
-    most 50 of 20 ms each, so REST gets 4 connections per service (with the run's default of
+    most 10 of 100 ms each, so REST gets 4 connections per service (with the run's default of
     1 the queue grows). No warm-up, so the client's counts are every request the servers saw."""
     out = tmp_path_factory.mktemp("balancing") / "r"
     command = [*CALCBENCH, "run", "--scenario", "balancing", "--rounds", "1", "--warmup", "0"]
