@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
-from calcbench.telemetry import BUCKETS
+from calcbench.core.telemetry import BUCKETS
 
 PROTOCOLS: Final = ("rest", "grpc")
 OPERATIONS: Final = ("addition", "subtraction", "multiplication", "division", "percentage")

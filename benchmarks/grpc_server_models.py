@@ -30,8 +30,8 @@ from typing import Any
 import grpc
 import psutil
 
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands
-from calculator_grpc.rpc import METHOD_PATHS, channel_target, unary_method
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
+from calcbench.core.rpc import METHOD_PATHS, channel_target, unary_method
 
 SERVER_CORE, CLIENT_CORE = 0, 1
 

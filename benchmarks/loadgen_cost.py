@@ -35,7 +35,7 @@ from typing import Any
 
 import psutil
 
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
 
 SERVER_CPU = "0"
 CLIENT_CPU = "1"

@@ -40,10 +40,10 @@ import uvicorn
 from fastapi import Response
 from starlette.types import ASGIApp
 
-from calcbench.arithmetic import InvalidArgument, compute
-from calcbench.listening import listen
-from calcbench.service_config import ServiceConfig
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.arithmetic import InvalidArgument, compute
+from calcbench.core.listening import listen
+from calcbench.core.service_config import ServiceConfig
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.app import NO_TELEMETRY, CalculatorApp, create_app
 from calculator_rest.endpoint import JSON
 from calculator_rest.operands import Operands

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from calcbench.service_config import (
+from calcbench.core.service_config import (
     announce_failure,
     announce_ready,
     parse_service_args,

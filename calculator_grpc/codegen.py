@@ -5,7 +5,7 @@ modules are stale). `--out DIR` writes elsewhere, which is how that test compare
 
 protoc writes `from calculator.v1 import calculator_pb2`, an absolute import that only works with
 the protos folder on `sys.path`; we rewrite it to a relative one so the modules import as
-`calculator_grpc.protos.calculator.v1.calculator_pb2`.
+`calcbench.core.protos.calculator.v1.calculator_pb2`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-PROTOS_ROOT = Path(__file__).resolve().parent / "protos"
+from calcbench.core import protos
+
+#: The wire contract lives in the base, since the load generator's client reads it too.
+PROTOS_ROOT = Path(protos.__file__).resolve().parent
 PROTO = Path("calculator/v1/calculator.proto")
 GENERATED = ("calculator_pb2.py", "calculator_pb2_grpc.py", "calculator_pb2.pyi")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from calcbench.metrics_http import MetricsServer
-from calcbench.service_config import ServiceConfig
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.metrics_http import MetricsServer
+from calcbench.core.service_config import ServiceConfig
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_grpc import aio_model, sync_model
 
 SERVER_MODELS: Final = ("sync", "aio")
@@ -28,7 +28,7 @@ class _ModelServer(Protocol):
 
 @dataclass
 class GrpcService:
-    """A running replica: what `start` returns (a `calcbench.service_config.RunningService`)."""
+    """A running replica: what `start` returns (a `service_config.RunningService`)."""
 
     port: int
     own_port: int | None

@@ -15,13 +15,13 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from calcbench.arithmetic import InvalidArgument, check_operands, compute
-from calcbench.service_config import DOWNSTREAMS, ServiceConfig
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.arithmetic import InvalidArgument, check_operands, compute
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.service_config import DOWNSTREAMS, ServiceConfig
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_grpc import wiring
 from calculator_grpc.downstream import DownstreamError, downstream_timeout
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import channel_target, unary_method
 
 # Arithmetic never blocks, so a few threads keep the core busy and more only fight over the GIL;
 # percentage's threads wait on two downstream round trips, so it needs one per call in flight.

@@ -14,10 +14,10 @@ import grpc
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
-from calcbench.listening import PortInUse, PortShare, bound_port, claim
-from calcbench.service_config import REPLICA_HEADER, ServiceConfig
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
+from calcbench.core.listening import PortInUse, PortShare, bound_port, claim
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
+from calcbench.core.service_config import REPLICA_HEADER, ServiceConfig
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from calcbench.service_config import (
+from calcbench.core.service_config import (
     announce_failure,
     announce_ready,
     parse_service_args,

@@ -1,7 +1,7 @@
 """The FastAPI application of one calculator service replica (one service per process).
 
 `POST /<service>` takes `{"op1": number, "op2": number}` and answers `{"result": number}`;
-the arithmetic is `calcbench.arithmetic`'s, so this module only wires HTTP to it.
+the arithmetic is `calcbench.core.arithmetic`'s, so this module only wires HTTP to it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from fastapi import FastAPI, Response
 from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
-from calcbench.arithmetic import check_operands, check_result, compute
-from calcbench.delay import sleep_at_least
-from calcbench.service_config import ServiceConfig
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.arithmetic import check_operands, check_result, compute
+from calcbench.core.delay import sleep_at_least
+from calcbench.core.service_config import ServiceConfig
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.downstream import Downstream
 from calculator_rest.endpoint import JSON, Calculate, Endpoint, Shortcut
 from calculator_rest.guard import Guard

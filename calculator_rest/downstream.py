@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from calcbench.arithmetic import InvalidArgument
+from calcbench.core.arithmetic import InvalidArgument
 
 #: Per downstream call, connection included. gRPC instead propagates its caller's deadline
 #: (1 s by default in the load generator); HTTP has no standard for that, so a fixed budget.

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from calcbench.arithmetic import InvalidArgument
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.downstream import DownstreamError
 from calculator_rest.guard import BodyTooLarge
 from calculator_rest.operands import MalformedBody, parse_operands

@@ -18,10 +18,10 @@ from typing import Any, Final
 
 import uvicorn
 
-from calcbench.listening import bound_port, listen
-from calcbench.metrics_http import MetricsServer
-from calcbench.service_config import ServiceConfig
-from calcbench.telemetry import ServiceMetrics
+from calcbench.core.listening import bound_port, listen
+from calcbench.core.metrics_http import MetricsServer
+from calcbench.core.service_config import ServiceConfig
+from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.app import create_app
 
 #: Above the percentage client's idle timeout (downstream.IDLE_SECONDS) and long enough that

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import psutil
 
-from calcbench.endpoints import parse_address
+from calcbench.core.endpoints import parse_address
 from loadgen.rundir import Row
 
 Peers = dict[tuple[str, int], str]

@@ -1,6 +1,6 @@
 """gRPC over HTTP/2 with grpc.aio: `channels` channels per service, each its own connection.
 
-`calculator_grpc.rpc.channel_target` gives every channel a local subchannel pool (without it
+`calcbench.core.rpc.channel_target` gives every channel a local subchannel pool (without it
 grpcio would share one connection among identical channels) and, for several addresses, the
 `round_robin` policy. Calls rotate over the channels; the multicallables are bound once, with
 their serializers, so a call costs one `Operands` and one await.
@@ -16,9 +16,9 @@ from typing import Any, Final
 
 import grpc
 
-from calcbench.service_config import REPLICA_HEADER
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands
-from calculator_grpc.rpc import channel_target, unary_method
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
+from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.service_config import REPLICA_HEADER
 from loadgen.outcomes import Reply, grpc_outcome
 
 #: How long `connect` waits for each channel; a server that is down is left to the run, where

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Final, NamedTuple
 
-from calcbench.arithmetic import InvalidArgument, compute
+from calcbench.core.arithmetic import InvalidArgument, compute
 
 OUTCOMES: Final = (
     "ok",

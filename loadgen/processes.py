@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from typing import Any, Final
 
-from calcbench.endpoints import Endpoints
+from calcbench.core.endpoints import Endpoints
 from loadgen.recorder import SecondStats
 from loadgen.settings import LoadSettings
 from loadgen.worker import WorkerResult, new_event_loop, run_worker

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from calcbench import __version__
-from calcbench.endpoints import Endpoints
+from calcbench.core.endpoints import Endpoints
 from loadgen.health import GeneratorHealth, assess
 from loadgen.meta import host_info, utc_now, versions
 from loadgen.percentiles import latency_ms

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from calcbench.endpoints import Endpoints
+from calcbench.core.endpoints import Endpoints
 from loadgen.collector import TIMESERIES_COLUMNS, Collector, Progress
 from loadgen.connections import ConnectionSampler
 from loadgen.meta import utc_now

@@ -10,8 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
-from calcbench.arithmetic import SERVICES
-from calcbench.endpoints import PROTOCOLS
+from calcbench.core.arithmetic import SERVICES
+from calcbench.core.endpoints import PROTOCOLS
 
 ARRIVALS: Final = ("uniform", "poisson")
 BALANCING: Final = ("shared", "round-robin", "ewma")

@@ -11,7 +11,7 @@ import random
 from collections.abc import Mapping
 from typing import Protocol
 
-from calcbench.endpoints import Endpoints
+from calcbench.core.endpoints import Endpoints
 from loadgen.outcomes import Reply
 from loadgen.settings import CONNECTION_CAP, LoadSettings
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from calcbench.endpoints import Endpoints
+from calcbench.core.endpoints import Endpoints
 from loadgen.health import WorkerUsage
 from loadgen.pacing import Pacer
 from loadgen.recorder import Recorder, SecondStats

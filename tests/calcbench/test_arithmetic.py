@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from calcbench.arithmetic import SERVICES, InvalidArgument, compute
+from calcbench.core.arithmetic import SERVICES, InvalidArgument, compute
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from calcbench.boot import Bound, StackSettings, command, launchable, replica_ids
-from calcbench.fault import SlowReplica
-from calcbench.listening import PortShare
+from calcbench.core.listening import PortShare
+from calcbench.orchestration.boot import Bound, StackSettings, command, launchable, replica_ids
+from calcbench.orchestration.fault import SlowReplica
 
 
 def _boot(settings: StackSettings) -> list[list[str]]:

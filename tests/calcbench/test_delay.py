@@ -8,7 +8,7 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import Any, TypeVarTuple
 
-from calcbench.delay import sleep_at_least
+from calcbench.core.delay import sleep_at_least
 
 DELAY = 0.2
 Ts = TypeVarTuple("Ts")

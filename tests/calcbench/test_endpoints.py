@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.endpoints import (
+from calcbench.core.endpoints import (
     Endpoints,
     Replica,
     ServiceEndpoint,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.fault import SlowReplica, parse_fault
-from calcbench.plan import RunSettings, modes_for
-from calcbench.supervisor import StackSettings
+from calcbench.orchestration.fault import SlowReplica, parse_fault
+from calcbench.orchestration.plan import RunSettings, modes_for
+from calcbench.orchestration.supervisor import StackSettings
 from loadgen import LoadSettings
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from calcbench.listening import PortInUse, PortShare, bound_port, claim, listen
+from calcbench.core.listening import PortInUse, PortShare, bound_port, claim, listen
 
 HOST = "127.0.0.1"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.plan import Phase, RunSettings, plan_phases
+from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from loadgen import LoadSettings
 
 

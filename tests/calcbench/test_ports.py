@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from calcbench.arithmetic import SERVICES
-from calcbench.ports import fixed_ports
+from calcbench.core.arithmetic import SERVICES
+from calcbench.orchestration.ports import fixed_ports
 
 
 def test_fixed_layout_matches_the_documented_table() -> None:

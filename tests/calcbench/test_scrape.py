@@ -4,8 +4,8 @@ import itertools
 
 from prometheus_client import generate_latest
 
-from calcbench.scrape import bucket_rows, parse_metrics
-from calcbench.telemetry import BUCKETS, ServiceMetrics
+from calcbench.core.telemetry import BUCKETS, ServiceMetrics
+from calcbench.orchestration.scrape import bucket_rows, parse_metrics
 
 
 def test_parse_what_service_metrics_expose() -> None:

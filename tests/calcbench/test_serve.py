@@ -16,9 +16,9 @@ import httpx
 import psutil
 import pytest
 
-from calcbench.endpoints import Endpoints
-from calculator_grpc.protos.calculator.v1 import calculator_pb2
-from calculator_grpc.rpc import METHOD_PATHS
+from calcbench.core.endpoints import Endpoints
+from calcbench.core.protos.calculator.v1 import calculator_pb2
+from calcbench.core.rpc import METHOD_PATHS
 
 # Starts whole stacks: one xdist worker runs every such module, one after the other.
 pytestmark = pytest.mark.xdist_group("stacks")

@@ -14,10 +14,10 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from calcbench.service_config import ServiceConfig
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.service_config import ServiceConfig
 from calculator_grpc import wiring
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import channel_target, unary_method
 from calculator_grpc.server import SERVER_MODELS, GrpcService, start
 
 StartService = Callable[..., GrpcService]

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from calcbench.arithmetic import compute
+from calcbench.core.arithmetic import compute
 from calculator_grpc import wiring
 from tests.calculator_grpc.conftest import StartService, call, rpc_error, scrape
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from calcbench.telemetry import OUTCOMES
+from calcbench.core.telemetry import OUTCOMES
 from tests.calculator_grpc.conftest import StartService, call, rpc_error, scrape
 
 Channel = Callable[..., Any]

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calculator_grpc.server import GrpcService
 from tests.calculator_grpc.conftest import (
     StartService,

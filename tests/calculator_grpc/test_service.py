@@ -13,9 +13,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from calcbench.listening import PortInUse, PortShare
-from calcbench.service_config import ServiceConfig
-from calculator_grpc.rpc import SERVICE_NAMES
+from calcbench.core.listening import PortInUse, PortShare
+from calcbench.core.rpc import SERVICE_NAMES
+from calcbench.core.service_config import ServiceConfig
 from calculator_grpc.server import start
 from tests.calculator_grpc.conftest import StartService, call, rpc_error
 from tests.sockets import is_released, taken_port

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from calcbench.service_config import ServiceConfig
+from calcbench.core.service_config import ServiceConfig
 from calculator_rest.server import RestService, start
 
 StartService = Callable[..., RestService]

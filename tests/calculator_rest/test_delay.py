@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from calcbench.service_config import ServiceConfig, parse_service_args
+from calcbench.core.service_config import ServiceConfig, parse_service_args
 from calculator_rest.app import SERVER_MODELS, _delayed
 from tests.calculator_rest.conftest import StartService, scrape, url
 

@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
-from calcbench.listening import PortShare
-from calcbench.service_config import RunningService, ServiceConfig
+from calcbench.core.listening import PortShare
+from calcbench.core.service_config import RunningService, ServiceConfig
 from calculator_rest.server import start
 from tests.calculator_rest.conftest import StartService
 from tests.sockets import is_released

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.arithmetic import SERVICES
+from calcbench.core.arithmetic import SERVICES
 from tests.k8s.manifests import (
     LOADGEN,
     NAMESPACES,
@@ -143,7 +143,7 @@ def test_the_build_context_installs_every_entry_point(tmp_path: Path) -> None:
     for module in (
         "calculator_rest/__main__.py",
         "calculator_grpc/__main__.py",
-        "calcbench/cli.py",
+        "calcbench/cli/__init__.py",
     ):
         assert module in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from calcbench.arithmetic import SERVICES
+from calcbench.core.arithmetic import SERVICES
 from tests.k8s.manifests import (
     LOADGEN,
     NAMESPACES,

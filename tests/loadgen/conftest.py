@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
-from calcbench.listening import PortShare
-from calcbench.scrape import Scrape, scrape
-from calcbench.service_config import RunningService, ServiceConfig
+from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint
+from calcbench.core.listening import PortShare
+from calcbench.core.service_config import RunningService, ServiceConfig
+from calcbench.orchestration.scrape import Scrape, scrape
 
 FIVE = ("addition", "subtraction", "multiplication", "division", "percentage")
 

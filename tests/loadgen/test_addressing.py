@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
+from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen.addressing import parse_endpoint_flag, resolve_endpoints
 from loadgen.runner import check_endpoints
 from loadgen.settings import LoadSettings

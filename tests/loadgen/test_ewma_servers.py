@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint
+from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen import LoadSettings, run_load
 from loadgen.target import Target, make_target
 from tests.bounds import round_robin_share

@@ -11,8 +11,8 @@ from typing import Any
 import grpc
 import pytest
 
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import METHOD_NAMES, SERVICE_NAMES
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
 from loadgen.grpc_target import GrpcTarget
 from loadgen.outcomes import Reply
 from loadgen.rest_target import RestTarget

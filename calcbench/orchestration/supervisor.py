@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO
 
-from calcbench.arithmetic import SERVICES
-from calcbench.boot import (
+from calcbench.core.arithmetic import SERVICES
+from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
+from calcbench.orchestration.boot import (
     BALANCING_MODES,
     Bound,
     Launch,
@@ -29,8 +30,7 @@ from calcbench.boot import (
     launchable,
     replica_ids,
 )
-from calcbench.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
-from calcbench.health import wait_healthy
+from calcbench.orchestration.health import wait_healthy
 
 __all__ = ["BALANCING_MODES", "PortTaken", "Stack", "StackError", "StackSettings"]
 

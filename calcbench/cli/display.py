@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from calcbench.plan import Phase
+from calcbench.orchestration.plan import Phase
 from loadgen import LoadResult, Progress
 from loadgen.cli import progress_line
 

@@ -18,11 +18,11 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
 
 from analysis.cli import compare, report
-from calcbench.console import console, fail
-from calcbench.ports import DEFAULT_BASE_PORTS
-from calcbench.run_command import run
-from calcbench.serve import serve_until_stopped
-from calcbench.supervisor import PortTaken, StackError, StackSettings
+from calcbench.cli.run_command import run
+from calcbench.core.console import console, fail
+from calcbench.orchestration.ports import DEFAULT_BASE_PORTS
+from calcbench.orchestration.serve import serve_until_stopped
+from calcbench.orchestration.supervisor import PortTaken, StackError, StackSettings
 from loadgen.cli import load
 from loadgen.options import ProtocolChoice
 

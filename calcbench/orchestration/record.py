@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from calcbench import __version__
-from calcbench.environment import git_commit, host, versions
-from calcbench.plan import Phase, RunSettings
+from calcbench.core.environment import git_commit, host, versions
+from calcbench.orchestration.plan import Phase, RunSettings
 
 
 def utc_now() -> str:

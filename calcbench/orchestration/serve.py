@@ -10,8 +10,8 @@ from types import FrameType
 
 from rich.table import Table
 
-from calcbench.endpoints import Endpoints
-from calcbench.supervisor import Stack, StackError, StackSettings
+from calcbench.core.endpoints import Endpoints
+from calcbench.orchestration.supervisor import Stack, StackError, StackSettings
 
 
 def endpoint_table(endpoints: Endpoints) -> Table:

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import psutil
 
-from calcbench.endpoints import Endpoints
-from calcbench.scrape import Scrape, bucket_rows, scrape
+from calcbench.core.endpoints import Endpoints
+from calcbench.orchestration.scrape import Scrape, bucket_rows, scrape
 from loadgen import LoadResult, Progress, run_load
 from loadgen.settings import LoadSettings
 

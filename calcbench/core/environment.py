@@ -40,7 +40,7 @@ def host() -> dict[str, object]:
 
 def git_commit(repo: Path | None = None) -> str | None:
     """The commit the code came from, `+dirty` when the tree has changes; None outside git."""
-    where = repo or Path(__file__).resolve().parent.parent
+    where = repo or Path(__file__).resolve().parents[2]
     try:
         commit = _git(where, "rev-parse", "HEAD")
         dirty = _git(where, "status", "--porcelain", "--untracked-files=no")

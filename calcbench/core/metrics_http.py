@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from calcbench.listening import PortInUse
+from calcbench.core.listening import PortInUse
 
 _POLL_INTERVAL = 0.05
 

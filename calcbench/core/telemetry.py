@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from calcbench.metrics_http import MetricsServer
+from calcbench.core.metrics_http import MetricsServer
 
 #: Server-side outcomes. `malformed` is a request the service could not read (REST 413/422).
 OUTCOMES: Final = ("ok", "invalid_argument", "malformed", "unavailable", "timeout", "server_error")

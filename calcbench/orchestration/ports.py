@@ -12,7 +12,7 @@ grpc (9000)    9001-9005    9000 + 100*(r+1) + 1..5      9000 + 100*(r+1) + 51..
 Services in the order addition, subtraction, multiplication, division, percentage. So
 `addition` over REST is at 8001, its first replica also at 8101 with metrics on 8151.
 Without a base port (`--base-port 0`) no port is chosen here: every replica binds port 0 and
-announces what it got (see `calcbench.boot`).
+announces what it got (see `calcbench.orchestration.boot`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from calcbench.arithmetic import SERVICES
+from calcbench.core.arithmetic import SERVICES
 
 DEFAULT_BASE_PORTS: Final = {"rest": 8000, "grpc": 9000}
 MAX_REPLICAS: Final = 9

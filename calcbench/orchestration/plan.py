@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from calcbench.fault import SlowReplica
+from calcbench.orchestration.fault import SlowReplica
 from loadgen.settings import BALANCING, LoadSettings
 
 PROTOCOL_ORDER: Final = ("rest", "grpc")

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from calcbench.console import console, fail
-from calcbench.display import ConsoleDisplay
-from calcbench.fault import parse_fault
-from calcbench.plan import RunSettings, modes_for
-from calcbench.run import RunOutcome, run_comparison
-from calcbench.supervisor import PortTaken, StackError
+from calcbench.cli.display import ConsoleDisplay
+from calcbench.core.console import console, fail
+from calcbench.orchestration.fault import parse_fault
+from calcbench.orchestration.plan import RunSettings, modes_for
+from calcbench.orchestration.run import RunOutcome, run_comparison
+from calcbench.orchestration.supervisor import PortTaken, StackError
 from loadgen.options import load_options, settings_from_options
 
 

@@ -17,12 +17,12 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calcbench.arithmetic import SERVICES
-from calcbench.endpoints import format_address
-from calcbench.fault import SlowReplica
-from calcbench.listening import PortShare
-from calcbench.ports import DEFAULT_BASE_PORTS, fixed_ports
-from calcbench.service_config import DOWNSTREAMS
+from calcbench.core.arithmetic import SERVICES
+from calcbench.core.endpoints import format_address
+from calcbench.core.listening import PortShare
+from calcbench.core.service_config import DOWNSTREAMS
+from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.ports import DEFAULT_BASE_PORTS, fixed_ports
 
 #: How percentage reaches multiplication and division. `ewma` is the load generator's
 #: latency-aware mode; the services themselves then balance round robin (only the client is

@@ -17,8 +17,8 @@ import socket
 from collections.abc import Sequence
 from typing import Any, Final
 
-from calcbench.endpoints import parse_address
-from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.endpoints import parse_address
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 
 PACKAGE: Final = "calculator.v1"
 

@@ -1,7 +1,7 @@
 """`calcbench run`: both stacks, the same seeded workload, alternating rounds, one run directory.
 
-The orchestration only: what a phase measures is in `calcbench.phase`, what the numbers mean
-is in `analysis`, which reads the run directory this writes.
+The orchestration only: what a phase measures is in `calcbench.orchestration.phase`, what the
+numbers mean is in `analysis`, which reads the run directory this writes.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from calcbench.phase import run_phase
-from calcbench.plan import PROTOCOL_ORDER, Phase, RunSettings, plan_phases
-from calcbench.record import RunRecord
-from calcbench.supervisor import Stack, StackSettings
+from calcbench.orchestration.phase import run_phase
+from calcbench.orchestration.plan import PROTOCOL_ORDER, Phase, RunSettings, plan_phases
+from calcbench.orchestration.record import RunRecord
+from calcbench.orchestration.supervisor import Stack, StackSettings
 from loadgen import LoadResult, Progress
 
 
