@@ -16,7 +16,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from analysis import hdr
 from analysis.hdr import Dist
-from analysis.style import BALANCING_STYLES, OPERATIONS, PROTOCOLS, color, label, ordered
+from analysis.style import BALANCING_STYLES, OPERATIONS, color, label, ordered
+from calcbench.core.vocabulary import PROTOCOLS
 
 
 def no_data(ax: Axes, frame: pd.DataFrame) -> bool:

@@ -9,7 +9,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from analysis.charts import no_data
-from analysis.style import OPERATIONS, PROTOCOLS, color, label, ordered
+from analysis.style import OPERATIONS, color, label, ordered
+from calcbench.core.vocabulary import PROTOCOLS
 
 
 def _replica_positions(rows: pd.DataFrame) -> tuple[list[str], np.ndarray]:

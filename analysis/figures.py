@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 
 from analysis import charts, charts_replicas
 from analysis.compute import Analysis
-from analysis.style import PROTOCOLS, ordered
+from analysis.style import ordered
+from calcbench.core.vocabulary import PROTOCOLS
 
 PerMode = Callable[[Axes, str], None]
 

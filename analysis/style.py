@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from calcbench.core.telemetry import BUCKETS
+from calcbench.core.vocabulary import PROTOCOLS
 
-PROTOCOLS: Final = ("rest", "grpc")
 OPERATIONS: Final = ("addition", "subtraction", "multiplication", "division", "percentage")
 PROTOCOL_LABELS: Final = {"rest": "REST (HTTP/1.1)", "grpc": "gRPC (HTTP/2)"}
 SHORT_LABELS: Final = {"rest": "REST", "grpc": "gRPC"}

@@ -18,8 +18,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from calcbench.core.arithmetic import InvalidArgument, check_operands, compute
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import channel_target, unary_method
-from calcbench.core.service_config import DOWNSTREAMS, ServiceConfig
+from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
+from calcbench.core.vocabulary import DOWNSTREAMS
 from calculator_grpc import wiring
 from calculator_grpc.downstream import DownstreamError, downstream_timeout
 

@@ -17,7 +17,8 @@ from grpc_reflection.v1alpha import reflection
 from calcbench.core.listening import PortInUse, PortShare, bound_port, claim
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
-from calcbench.core.service_config import REPLICA_HEADER, ServiceConfig
+from calcbench.core.service_config import ServiceConfig
+from calcbench.core.vocabulary import REPLICA_HEADER
 
 P = ParamSpec("P")
 R = TypeVar("R")

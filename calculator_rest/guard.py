@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calcbench.core.service_config import REPLICA_HEADER
+from calcbench.core.vocabulary import REPLICA_HEADER
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -8,8 +8,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint, parse_address_list
+from calcbench.core.vocabulary import SERVICES
 
 
 def parse_endpoint_flag(text: str) -> tuple[str, ServiceEndpoint]:

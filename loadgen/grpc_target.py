@@ -18,7 +18,7 @@ import grpc
 
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
 from calcbench.core.rpc import channel_target, unary_method
-from calcbench.core.service_config import REPLICA_HEADER
+from calcbench.core.vocabulary import REPLICA_HEADER
 from loadgen.outcomes import Reply, grpc_outcome
 
 #: How long `connect` waits for each channel; a server that is down is left to the run, where

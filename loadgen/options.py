@@ -21,15 +21,11 @@ from typing import Annotated, Any, Final, TypeVar
 
 import typer
 
+from calcbench.core.vocabulary import Balancing, Protocol
 from loadgen.settings import CONNECTION_CAP, LoadSettings, parse_mix
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SETTING_FIELDS: Final = {f.name for f in dataclasses.fields(LoadSettings)}
-
-
-class ProtocolChoice(StrEnum):
-    rest = "rest"
-    grpc = "grpc"
 
 
 class ArrivalsChoice(StrEnum):
@@ -37,15 +33,9 @@ class ArrivalsChoice(StrEnum):
     poisson = "poisson"
 
 
-class BalancingChoice(StrEnum):
-    shared = "shared"
-    round_robin = "round-robin"
-    ewma = "ewma"
-
-
 def _template(
     *,
-    protocol: Annotated[ProtocolChoice, typer.Option(help="Stack to load: rest or grpc.")],
+    protocol: Annotated[Protocol, typer.Option(help="Stack to load: rest or grpc.")],
     endpoints_file: Annotated[
         Path | None, typer.Option(help="Endpoints JSON written by `calcbench serve`.")
     ] = None,
@@ -99,13 +89,13 @@ def _template(
         bool, typer.Option("--no-keepalive", help="REST: a new TCP connection per request.")
     ] = False,
     balancing: Annotated[
-        BalancingChoice,
+        Balancing,
         typer.Option(
             help="shared: each service's address; round-robin: per request over replicas; "
             "ewma: per request, to the replica with the lower peak-EWMA latency x in-flight "
             "of two drawn at random (Linkerd's balancer; 1 s decay)."
         ),
-    ] = BalancingChoice.shared,
+    ] = Balancing.SHARED,
 ) -> None:
     """Only its signature is used: the load options, declared once."""
 

@@ -11,15 +11,6 @@ from typing import Final, NamedTuple
 
 from calcbench.core.arithmetic import InvalidArgument, compute
 
-OUTCOMES: Final = (
-    "ok",
-    "invalid_argument",
-    "server_error",
-    "unavailable",
-    "timeout",
-    "wrong_result",
-)
-
 _HTTP: Final = {
     200: "ok",
     400: "invalid_argument",

@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from calcbench.core.service_config import REPLICA_HEADER
+from calcbench.core.vocabulary import REPLICA_HEADER
 from loadgen.outcomes import Reply, http_outcome
 
 _HEADERS: Final = {"content-type": "application/json"}

@@ -10,11 +10,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
-from calcbench.core.arithmetic import SERVICES
-from calcbench.core.endpoints import PROTOCOLS
+from calcbench.core.vocabulary import BALANCING_MODES, PROTOCOLS, SERVICES
 
 ARRIVALS: Final = ("uniform", "poisson")
-BALANCING: Final = ("shared", "round-robin", "ewma")
 DEFAULT_RATE: Final = 250.0
 #: With `--connections` unset, the REST client opens a connection whenever no idle one is free
 #: (one per in-flight request), up to this many per target address and worker.
@@ -98,7 +96,7 @@ def _check_choices(s: LoadSettings) -> None:
     for name, value, choices in (
         ("protocol", s.protocol, PROTOCOLS),
         ("arrivals", s.arrivals, ARRIVALS),
-        ("balancing", s.balancing, BALANCING),
+        ("balancing", s.balancing, BALANCING_MODES),
     ):
         if value not in choices:
             raise ValueError(f"--{name} must be one of {', '.join(choices)}, not {value!r}")

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 import calculator_grpc.server
 import calculator_rest.server
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.protos.calculator.v1 import calculator_pb2
 from calcbench.core.rpc import METHOD_PATHS
 from calcbench.core.service_config import RunningService, ServiceConfig
+from calcbench.core.vocabulary import SERVICES
 
 Answer = tuple[str, float | str]  # ("ok", result) or ("invalid_argument", message)
 

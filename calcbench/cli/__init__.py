@@ -20,11 +20,11 @@ except ImportError:  # pragma: no cover
 from analysis.cli import compare, report
 from calcbench.cli.run_command import run
 from calcbench.core.console import console, fail
+from calcbench.core.vocabulary import MAX_REPLICAS, Balancing, Protocol
 from calcbench.orchestration.ports import DEFAULT_BASE_PORTS
 from calcbench.orchestration.serve import serve_until_stopped
 from calcbench.orchestration.supervisor import PortTaken, StackError, StackSettings
 from loadgen.cli import load
-from loadgen.options import ProtocolChoice
 
 app = typer.Typer(
     help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
@@ -48,21 +48,29 @@ def _base_port(protocol: str, given: int | None) -> int | None:
 
 @app.command()
 def serve(
-    protocol: Annotated[ProtocolChoice, typer.Argument(help="Which stack to start.")],
-    replicas: Annotated[int, typer.Option(min=1, max=9, help="Replicas per service.")] = 1,
+    protocol: Annotated[Protocol, typer.Argument(help="Which stack to start.")],
+    replicas: Annotated[
+        int, typer.Option(min=1, max=MAX_REPLICAS, help="Replicas per service.")
+    ] = 1,
     host: Annotated[str, typer.Option(help="Address every replica binds.")] = "127.0.0.1",
     base_port: Annotated[
         int | None,
         typer.Option(help="First port of the block (default 8000 REST, 9000 gRPC; 0: any free)."),
     ] = None,
     balancing: Annotated[
-        str, typer.Option(help="How percentage reaches its downstreams: shared|round-robin.")
-    ] = "shared",
+        Balancing, typer.Option(help="How percentage reaches its downstreams (not ewma).")
+    ] = Balancing.SHARED,
     endpoints_file: Annotated[
         Path | None, typer.Option(help="Write the endpoints JSON here once healthy.")
     ] = None,
 ) -> None:
     """Start the five services of one stack and run until Ctrl-C or SIGTERM."""
+    if balancing is Balancing.EWMA:
+        raise fail(
+            "--balancing ewma is the load generator's (calcbench load); percentage "
+            "balances shared or round-robin",
+            code=2,
+        )
     try:
         settings = StackSettings(
             protocol=protocol.value,

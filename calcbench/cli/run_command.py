@@ -14,6 +14,7 @@ import typer
 
 from calcbench.cli.display import ConsoleDisplay
 from calcbench.core.console import console, fail
+from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
 from calcbench.orchestration.fault import parse_fault
 from calcbench.orchestration.plan import RunSettings, modes_for
 from calcbench.orchestration.run import RunOutcome, run_comparison
@@ -24,11 +25,6 @@ from loadgen.options import load_options, settings_from_options
 class Scenario(StrEnum):
     default = "default"
     balancing = "balancing"
-
-
-class ServerModel(StrEnum):
-    sync = "sync"
-    aio = "aio"
 
 
 def _sigterm_as_sigint(signum: int, frame: FrameType | None) -> None:
@@ -48,7 +44,9 @@ def run(
     replicas: Annotated[
         int | None,
         typer.Option(
-            min=1, max=9, help="Replicas per service (default 1; 2 with --scenario balancing)."
+            min=1,
+            max=MAX_REPLICAS,
+            help="Replicas per service (default 1; 2 with --scenario balancing).",
         ),
     ] = None,
     scenario: Annotated[
@@ -63,7 +61,7 @@ def run(
     ] = None,
     host: Annotated[str, typer.Option(help="Address the services bind.")] = "127.0.0.1",
     grpc_server_model: Annotated[
-        ServerModel | None,
+        GrpcServerModel | None,
         typer.Option(help="gRPC server model (default: the service's own default)."),
     ] = None,
     fault: Annotated[

@@ -10,8 +10,6 @@ import math
 from collections.abc import Callable
 from typing import Final
 
-SERVICES: Final = ("addition", "subtraction", "multiplication", "division", "percentage")
-
 
 class InvalidArgument(ValueError):
     """An operation's inputs or result are outside what the calculator answers.

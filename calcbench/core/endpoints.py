@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-PROTOCOLS = ("rest", "grpc")
+from calcbench.core.vocabulary import PROTOCOLS
 
 
 def parse_address(text: str) -> tuple[str, int]:

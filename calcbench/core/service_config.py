@@ -16,13 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.endpoints import parse_address_list
 from calcbench.core.listening import PortInUse, PortShare
-
-DOWNSTREAMS = ("multiplication", "division")
-#: The response header (REST) and initial metadata key (gRPC) naming the replica that answered.
-REPLICA_HEADER = "x-calc-replica"
+from calcbench.core.vocabulary import DOWNSTREAMS, SERVICES
 
 
 def default_replica_id() -> str:

@@ -16,9 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from calcbench.core.metrics_http import MetricsServer
-
-#: Server-side outcomes. `malformed` is a request the service could not read (REST 413/422).
-OUTCOMES: Final = ("ok", "invalid_argument", "malformed", "unavailable", "timeout", "server_error")
+from calcbench.core.vocabulary import SERVER_OUTCOMES
 
 
 def log_buckets(low: float = 50e-6, high: float = 10.0, per_decade: int = 10) -> tuple[float, ...]:
@@ -83,7 +81,7 @@ class ServiceMetrics:
             registry=self.registry,
         )
         # Children bound once: a labels() lookup per request would cost more than the arithmetic.
-        self._counters = {o: requests.labels(service, replica, o) for o in OUTCOMES}
+        self._counters = {o: requests.labels(service, replica, o) for o in SERVER_OUTCOMES}
         self._duration = duration.labels(service, replica)
         self._connections = _ConnectionCollector(service, replica, ports)
         self.registry.register(self._connections)

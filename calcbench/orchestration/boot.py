@@ -17,17 +17,11 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.endpoints import format_address
 from calcbench.core.listening import PortShare
-from calcbench.core.service_config import DOWNSTREAMS
+from calcbench.core.vocabulary import BALANCING_MODES, DOWNSTREAMS, MAX_REPLICAS, SERVICES
 from calcbench.orchestration.fault import SlowReplica
 from calcbench.orchestration.ports import DEFAULT_BASE_PORTS, fixed_ports
-
-#: How percentage reaches multiplication and division. `ewma` is the load generator's
-#: latency-aware mode; the services themselves then balance round robin (only the client is
-#: latency-aware).
-BALANCING_MODES = ("shared", "round-robin", "ewma")
 
 
 @dataclass(frozen=True)
@@ -48,8 +42,8 @@ class StackSettings:
     def __post_init__(self) -> None:
         if self.protocol not in DEFAULT_BASE_PORTS:
             raise ValueError(f"unknown protocol {self.protocol!r}; expected rest or grpc")
-        if not 1 <= self.replicas <= 9:
-            raise ValueError("--replicas must be between 1 and 9")
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise ValueError(f"--replicas must be between 1 and {MAX_REPLICAS}")
         if self.downstream_balancing not in BALANCING_MODES:
             raise ValueError(f"unknown balancing {self.downstream_balancing!r}")
         if self.slow_replica is not None:

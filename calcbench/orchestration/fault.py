@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 
 KIND: Final = "slow-replica"
 USAGE: Final = f"{KIND}=SERVICE:INDEX:DELAY (e.g. {KIND}=addition:1:0.02)"

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
 from calcbench.orchestration.fault import SlowReplica
-from loadgen.settings import BALANCING, LoadSettings
+from loadgen.settings import LoadSettings
 
-PROTOCOL_ORDER: Final = ("rest", "grpc")
 SCENARIOS: Final = ("default", "balancing")
-MODES: Final = BALANCING
+MODES: Final = BALANCING_MODES
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class RunSettings:
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError("--rounds must be at least 1")
-        if not 1 <= self.replicas <= 9:
-            raise ValueError("--replicas must be between 1 and 9")
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise ValueError(f"--replicas must be between 1 and {MAX_REPLICAS}")
         if self.scenario not in SCENARIOS:
             raise ValueError(f"--scenario must be one of {', '.join(SCENARIOS)}")
         unknown = set(self.balancing_modes) - set(MODES)
@@ -82,6 +82,6 @@ def plan_phases(settings: RunSettings) -> list[Phase]:
     phases = []
     for mode in settings.balancing_modes:
         for number in range(1, settings.rounds + 1):
-            order = PROTOCOL_ORDER if number % 2 else PROTOCOL_ORDER[::-1]
+            order = PROTOCOLS if number % 2 else PROTOCOLS[::-1]
             phases += [Phase(number, protocol, mode) for protocol in order]
     return phases

@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import MAX_REPLICAS, SERVICES
 
 DEFAULT_BASE_PORTS: Final = {"rest": 8000, "grpc": 9000}
-MAX_REPLICAS: Final = 9
 
 
 @dataclass(frozen=True)

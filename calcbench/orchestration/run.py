@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.phase import run_phase
-from calcbench.orchestration.plan import PROTOCOL_ORDER, Phase, RunSettings, plan_phases
+from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
 from calcbench.orchestration.supervisor import Stack, StackSettings
 from loadgen import LoadResult, Progress
@@ -56,7 +57,7 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
                 slow_replica=settings.fault,
             )
         )
-        for protocol in PROTOCOL_ORDER
+        for protocol in PROTOCOLS
     }
     with contextlib.ExitStack() as exits:
         for stack in stacks.values():

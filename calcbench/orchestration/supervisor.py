@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
+from calcbench.core.vocabulary import BALANCING_MODES, SERVICES
 from calcbench.orchestration.boot import (
-    BALANCING_MODES,
     Bound,
     Launch,
     StackSettings,

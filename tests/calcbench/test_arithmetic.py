@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES, InvalidArgument, compute
+from calcbench.core.arithmetic import InvalidArgument, compute
+from calcbench.core.vocabulary import SERVICES
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from calcbench.orchestration.ports import fixed_ports
 
 

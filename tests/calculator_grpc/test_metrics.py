@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from calcbench.core.telemetry import OUTCOMES
+from calcbench.core.vocabulary import SERVER_OUTCOMES
 from tests.calculator_grpc.conftest import StartService, call, rpc_error, scrape
 
 Channel = Callable[..., Any]
@@ -26,8 +26,10 @@ def test_requests_are_counted_by_outcome(serve: StartService, channel: Channel) 
     for _ in range(2):
         rpc_error(client, "division", 1, 0)
     samples = scrape(replica.metrics_port)
-    counts = {o: samples[("calc_requests_total", (("outcome", o), *LABELS))] for o in OUTCOMES}
-    assert counts == {o: {"ok": 3, "invalid_argument": 2}.get(o, 0) for o in OUTCOMES}
+    counts = {
+        o: samples[("calc_requests_total", (("outcome", o), *LABELS))] for o in SERVER_OUTCOMES
+    }
+    assert counts == {o: {"ok": 3, "invalid_argument": 2}.get(o, 0) for o in SERVER_OUTCOMES}
     assert samples[("calc_request_duration_seconds_count", LABELS)] == 5
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.protos.calculator.v1 import calculator_pb2
 from calcbench.core.rpc import METHOD_PATHS, SERVICE_NAMES, channel_target
+from calcbench.core.vocabulary import SERVICES
 
 
 @pytest.mark.parametrize(

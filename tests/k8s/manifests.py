@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"

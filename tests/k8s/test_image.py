@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from tests.k8s.manifests import (
     LOADGEN,
     NAMESPACES,

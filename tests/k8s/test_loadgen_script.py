@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.vocabulary import SERVICES
 from tests.k8s.manifests import K8S
 
 # Starts whole stacks: one xdist worker runs every such module, one after the other.

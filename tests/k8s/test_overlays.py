@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from tests.k8s.manifests import (
     K8S,
     LOADGEN,

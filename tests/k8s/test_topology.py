@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from tests.k8s.manifests import (
     LOADGEN,
     NAMESPACES,

@@ -10,8 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from loadgen.options import OPTIONS, BalancingChoice, load_options, settings_from_options
-from loadgen.settings import BALANCING, LoadSettings
+from calcbench.core.vocabulary import Balancing
+from loadgen.options import OPTIONS, load_options, settings_from_options
+from loadgen.settings import LoadSettings
 
 
 def test_option_defaults_agree_with_the_settings() -> None:
@@ -24,8 +25,7 @@ def test_option_defaults_agree_with_the_settings() -> None:
 
 
 def test_every_balancing_mode_is_a_flag_value() -> None:
-    assert tuple(choice.value for choice in BalancingChoice) == BALANCING
-    assert settings_from_options({"balancing": BalancingChoice.ewma}).balancing == "ewma"
+    assert settings_from_options({"balancing": Balancing.EWMA}).balancing == "ewma"
 
 
 def test_decorator_adds_the_options_but_the_excluded_ones() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadgen.outcomes import OUTCOMES, Reply, grpc_outcome, http_outcome, judge
+from calcbench.core.vocabulary import CLIENT_OUTCOMES
+from loadgen.outcomes import Reply, grpc_outcome, http_outcome, judge
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def test_every_mapped_outcome_is_in_the_scheme() -> None:
     mapped = {http_outcome(s) for s in range(100, 600)} | {
         grpc_outcome(c) for c in ("OK", "INVALID_ARGUMENT", "UNAVAILABLE", "DEADLINE_EXCEEDED")
     }
-    assert mapped <= set(OUTCOMES)
+    assert mapped <= set(CLIENT_OUTCOMES)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from loadgen.settings import DEFAULT_RATE, LoadSettings, parse_mix
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from calcbench.core.arithmetic import SERVICES
+from calcbench.core.vocabulary import SERVICES
 from loadgen.settings import LoadSettings
 from loadgen.workload import CHUNK, OPERAND_RANGE, Request, requests
 
