@@ -239,7 +239,3 @@ def plot_cpu(
     )
     ax_server.set_ylabel("CPU us per request served")
     ax_server.set_title("Server CPU per request, per service")
-
-
-def protocols_in(frame: pd.DataFrame) -> Sequence[str]:
-    return ordered(frame["protocol"].astype(str), PROTOCOLS)
