@@ -6,20 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from analysis.errors import RunDirError
+from calcbench.core.console import console, fail
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _console() -> Console:
-    """The terminal, or a wide virtual one when output goes to a file or a pipe."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+#: A run directory that cannot be read is a usage error.
+_BAD_INPUT = 2
 
 
 def report(
@@ -32,9 +24,9 @@ def report(
 
     try:
         files = build_report(run_dir)
-        print_run_summary(run_dir, _console())
+        print_run_summary(run_dir, console)
     except RunDirError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc), _BAD_INPUT) from exc
     typer.echo(f"report: {files.html}")
 
 
@@ -50,10 +42,10 @@ def compare(
     try:
         table = compare_runs(run_dirs, out)
     except RunDirError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc), _BAD_INPUT) from exc
     except OSError as exc:
-        raise _fail(f"{out}: {exc.strerror or exc}") from exc
-    _console().print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        raise fail(f"{out}: {exc.strerror or exc}", _BAD_INPUT) from exc
+    console.print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     typer.echo(f"compare: {out / 'compare.csv'} and {out / 'compare.png'}")
 
 

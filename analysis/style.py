@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
-from calcbench.core.telemetry import BUCKETS
+from calcbench.core.buckets import BUCKETS
 from calcbench.core.vocabulary import PROTOCOLS
 
 OPERATIONS: Final = ("addition", "subtraction", "multiplication", "division", "percentage")

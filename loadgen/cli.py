@@ -18,9 +18,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from calcbench.core.console import console, fail
 from loadgen.addressing import resolve_endpoints
 from loadgen.collector import Progress
 from loadgen.options import load_options, settings_from_options
+from loadgen.progress import progress_line
 from loadgen.report import LoadResult
 from loadgen.rundir import SUMMARY
 from loadgen.runner import run_load
@@ -47,26 +49,15 @@ def load(**options: Any) -> None:
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     out = options["out"] or default_out()
-    # Not a terminal: rich would wrap tables at 80 columns; logs and pipes are read whole.
-    console = Console(width=None if sys.stdout.isatty() else 160)
     view = ProgressView(console)
     try:
         with view:
             result = run_load(settings, endpoints, out, view.update)
     except (OSError, RuntimeError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     print_result(console, result)
     if result.interrupted:
         raise typer.Exit(130)
-
-
-def progress_line(progress: Progress) -> str:
-    p99 = "-" if progress.p99_ms is None else f"{progress.p99_ms:.2f} ms"
-    return (
-        f"{progress.protocol} {progress.phase:<7} {progress.elapsed:>5.0f}/{progress.total:g} s"
-        f"  {progress.rps:>7.0f} rps  errors {progress.errors}  p99 {p99}"
-    )
 
 
 class ProgressView:

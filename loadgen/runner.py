@@ -27,7 +27,7 @@ from loadgen.report import LoadResult, ReportInput, write_results
 from loadgen.results import CONNECTION_COLUMNS
 from loadgen.rundir import CONNECTIONS, TIMESERIES, CsvAppender
 from loadgen.settings import LoadSettings
-from loadgen.target import all_addresses
+from loadgen.targets import all_addresses
 from loadgen.worker import WorkerResult, new_event_loop, run_worker
 
 #: Between the start decision and request 0: room for the workers to see the start signal.

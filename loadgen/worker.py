@@ -17,7 +17,7 @@ from loadgen.pacing import Pacer
 from loadgen.recorder import Recorder, SecondStats
 from loadgen.settings import LoadSettings
 from loadgen.stats import Histogram, Tally, decode, encode
-from loadgen.target import make_target
+from loadgen.targets import make_target
 from loadgen.workload import requests
 
 

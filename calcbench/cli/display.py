@@ -10,7 +10,7 @@ from rich.text import Text
 
 from calcbench.orchestration.plan import Phase
 from loadgen import LoadResult, Progress
-from loadgen.cli import progress_line
+from loadgen.progress import progress_line
 
 
 class ConsoleDisplay:

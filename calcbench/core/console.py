@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from rich.console import Console
 
-# Not a terminal: rich would wrap tables at 80 columns; logs and pipes are read whole.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+#: Columns when the output is not a terminal: rich would wrap tables at 80, and logs and pipes
+#: are read whole.
+PIPE_WIDTH = 160
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or `PIPE_WIDTH` when writing to a file or a pipe."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -8,29 +8,15 @@ Names and labels are a contract (issue 2): `calc_requests_total{service,replica,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Final
 
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from calcbench.core.buckets import BUCKETS
 from calcbench.core.metrics_http import MetricsServer
 from calcbench.core.vocabulary import SERVER_OUTCOMES
-
-
-def log_buckets(low: float = 50e-6, high: float = 10.0, per_decade: int = 10) -> tuple[float, ...]:
-    """Log-spaced histogram bounds from `low` to `high` seconds, both included."""
-    bounds: list[float] = []
-    value = low
-    step = 10 ** (1 / per_decade)
-    while value < high * (1 - 1e-9):
-        bounds.append(float(f"{value:.3g}"))
-        value *= step
-    return (*bounds, high)
-
-
-BUCKETS: Final = log_buckets()
 
 
 def established_connections(ports: Iterable[int]) -> int:

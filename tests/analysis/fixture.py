@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from calcbench.core.telemetry import BUCKETS
+from calcbench.core.buckets import BUCKETS
 
 OPERATIONS = ("addition", "subtraction", "multiplication", "division", "percentage")
 

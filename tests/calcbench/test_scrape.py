@@ -4,7 +4,8 @@ import itertools
 
 from prometheus_client import generate_latest
 
-from calcbench.core.telemetry import BUCKETS, ServiceMetrics
+from calcbench.core.buckets import BUCKETS
+from calcbench.core.telemetry import ServiceMetrics
 from calcbench.orchestration.scrape import bucket_rows, parse_metrics
 
 

@@ -10,7 +10,7 @@ from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen.addressing import parse_endpoint_flag, resolve_endpoints
 from loadgen.runner import check_endpoints
 from loadgen.settings import LoadSettings
-from loadgen.target import target_addresses
+from loadgen.targets import target_addresses
 
 
 def endpoints_file(tmp_path: Path, protocol: str = "grpc") -> Path:

@@ -13,7 +13,8 @@ import pytest
 
 from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint
 from loadgen import LoadSettings, run_load
-from loadgen.target import Target, make_target
+from loadgen.target import Target
+from loadgen.targets import make_target
 from tests.bounds import round_robin_share
 from tests.loadgen.conftest import LocalStack
 
