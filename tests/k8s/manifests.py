@@ -6,8 +6,6 @@ base plus patches. Each target is rendered once per test session.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from calcbench.core.vocabulary import SERVICES
+from tests.tools import required_tool
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
@@ -29,23 +28,6 @@ Manifest = dict[str, Any]
 
 def overlay(name: str) -> Path:
     return K8S / "overlays" / name
-
-
-def in_ci() -> bool:
-    """Whether the tests run in CI (`CI=true`, as CI services set it)."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def required_tool(name: str, needed_for: str) -> str:
-    """The path of the program `name`. Without it the test skips on a developer's machine but
-    fails in CI: there a missing tool must not pass silently as a row of skips."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    message = f"{name} is not installed: {needed_for}"
-    if in_ci():
-        pytest.fail(f"{message} (CI is set, so this is an error: install {name})", pytrace=False)
-    pytest.skip(message)
 
 
 @cache
