@@ -1,4 +1,5 @@
-"""The one balancing run that the balancing and fault end-to-end modules both read.
+"""Fixtures of the calcbench tests: one `addition` replica per protocol, in-process; and the
+one balancing run that the balancing and fault end-to-end modules both read.
 
 `calcbench run --scenario balancing` with a slow addition replica measures all three modes
 (shared, round-robin, ewma) for both protocols in one run: one boot of the 2-replica stacks
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from calcbench.core.endpoints import Endpoints, ServiceEndpoint
+from calcbench.core.service_config import RunningService, ServiceConfig
 
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
 #: 100 ms: far above what scheduling on a busy 2-core machine adds to the fast replica's
@@ -36,3 +41,22 @@ def balancing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "requests per replica" in done.stdout
     assert "ewma: requests per replica" in done.stdout
     return out
+
+
+def _start(protocol: str) -> RunningService:
+    config = ServiceConfig("addition", port=0, metrics_port=0, replica_id="addition-0")
+    if protocol == "rest":
+        from calculator_rest.server import start as start_rest
+
+        return start_rest(config)
+    from calculator_grpc.server import start as start_grpc
+
+    return start_grpc(config)
+
+
+@pytest.fixture(params=["rest", "grpc"], scope="module")
+def addition(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
+    replica = _start(str(request.param))
+    address = f"127.0.0.1:{replica.port}"
+    yield Endpoints(str(request.param), {"addition": ServiceEndpoint(address)})
+    replica.stop(0.5)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from calcbench.core.endpoints import Endpoints, ServiceEndpoint
-from calcbench.core.service_config import RunningService, ServiceConfig
+from calcbench.core.endpoints import Endpoints
 from calcbench.orchestration import native
 from calcbench.orchestration.calibration import (
     COLUMNS,
@@ -20,25 +18,6 @@ from calcbench.orchestration.calibration import (
 from tests.tools import required_tool
 
 SECONDS = 1.0
-
-
-def _start(protocol: str) -> RunningService:
-    config = ServiceConfig("addition", port=0, metrics_port=0, replica_id="addition-0")
-    if protocol == "rest":
-        from calculator_rest.server import start as start_rest
-
-        return start_rest(config)
-    from calculator_grpc.server import start as start_grpc
-
-    return start_grpc(config)
-
-
-@pytest.fixture(params=["rest", "grpc"], scope="module")
-def addition(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
-    replica = _start(str(request.param))
-    address = f"127.0.0.1:{replica.port}"
-    yield Endpoints(str(request.param), {"addition": ServiceEndpoint(address)})
-    replica.stop(0.5)
 
 
 def test_the_native_tool_measures_the_floor(addition: Endpoints, tmp_path: Path) -> None:
