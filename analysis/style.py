@@ -20,7 +20,7 @@ PROTOCOL_COLORS: Final = {"rest": "#E69F00", "grpc": "#0072B2"}
 BALANCING_STYLES: Final = {"shared": "-", "round-robin": "--", "ewma": ":"}
 
 
-#: The services' first latency bucket, in milliseconds (50 us).
+#: The services' first latency bucket, in milliseconds (10 us).
 FIRST_BUCKET_MS = BUCKETS[0] * 1000
 
 
@@ -59,7 +59,7 @@ def fmt_ms(value: float | None) -> str:
 
 
 def fmt_server_ms(value: float | None) -> str:
-    """A percentile from the services' histogram: inside its first bucket (0 to 50 us) the
+    """A percentile from the services' histogram: inside its first bucket (0 to 10 us) the
     interpolated value is an artifact of the bucket, so it is shown as a bound."""
     if not _missing(value) and (value or 0.0) < FIRST_BUCKET_MS:
         return f"<{FIRST_BUCKET_MS:g}ms"

@@ -8,9 +8,9 @@ from analysis.style import fmt_server_ms
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        (0.025, "<0.05ms"),
-        (0.0499, "<0.05ms"),
-        (0.05, "0.0500ms"),
+        (0.005, "<0.01ms"),
+        (0.0099, "<0.01ms"),
+        (0.01, "0.0100ms"),
         (2.5, "2.50ms"),
         (None, "-"),
     ],
