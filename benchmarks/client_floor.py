@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import importlib.util
 import json
 import os
 import shlex
@@ -55,6 +56,8 @@ REST_CLIENTS: Final = (
 GRPC_CLIENTS: Final = (
     "h2load", "calcbench load", "grpc.aio", "sync stub", "sync stub future", "sync stub executor",
 )  # fmt: skip
+#: The one bare client whose library is not a calcbench dependency.
+LIBRARIES: Final = {"urllib3": "urllib3"}
 CHILD_TIMEOUT: Final = 120.0
 #: The table's figures: (Sample field, scale to its unit).
 COLUMNS: Final = (
@@ -180,6 +183,8 @@ def clients(protocol: str, args: argparse.Namespace) -> dict[str, Client]:
             chosen[name] = calcbench_client(None)
             if args.baseline:
                 chosen["calcbench load (baseline)"] = calcbench_client(args.baseline)
+        elif importlib.util.find_spec(LIBRARIES.get(name, "asyncio")) is None:
+            print(f"{name}: not installed, left out", file=sys.stderr)
         else:
             chosen[name] = bare_client(name)
     return chosen
