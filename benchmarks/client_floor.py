@@ -9,8 +9,9 @@ run, and its children inherit it), closed loop, one call in flight, for `--secon
 
 * REST: wrk (`calcbench.orchestration.native`), `calcbench load --concurrency 1` (the real
   generator, through its CLI), and bare loops (`benchmarks/client_loops.py`): aiohttp, httpx,
-  httptools (an asyncio Protocol on httptools' parser), urllib3 (sync, blocking loop), and
-  aiohttp and httptools on uvloop, the loop percentage's downstream client runs on;
+  httptools (an asyncio Protocol on httptools' parser), urllib3 (sync, blocking loop),
+  aiohttp and httptools on uvloop, the loop percentage's downstream client runs on, and that
+  client itself (`calculator_rest.downstream.Downstream`);
 * gRPC: h2load with gRPC framing, `calcbench load --concurrency 1`, and bare loops: grpc.aio,
   the sync stub (blocking loop), the sync stub's `.future()` awaited on asyncio, the sync stub
   in a one-thread executor.
@@ -19,8 +20,9 @@ Reported per client, as medians over `--rounds` (the clients' order rotates each
 per second, p50/p90/p99 latency, the client's CPU per call (bare loops: the process's CPU
 time over the measured window; calcbench: run.json; native tools: their rusage) and the
 server's CPU per call it served (psutil on the server's pid over the client's whole run, over
-the calls the server itself counted). `--baseline CHECKOUT` adds a `calcbench load` row run
-from another checkout's code (`PYTHONPATH=CHECKOUT`), for a before/after in one table.
+the calls the server itself counted). `--baseline CHECKOUT` adds calcbench's own rows
+(`calcbench load`, percentage's downstream client) run from another checkout's code (one that
+has this benchmark), for a before/after in one table.
 """
 
 from __future__ import annotations
@@ -51,11 +53,13 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 SERVER_CPU, CLIENT_CPU = 0, 1
 REST_CLIENTS: Final = (
     "wrk", "calcbench load", "aiohttp", "httpx", "httptools", "urllib3",
-    "aiohttp on uvloop", "httptools on uvloop",
+    "aiohttp on uvloop", "httptools on uvloop", "percentage downstream on uvloop",
 )  # fmt: skip
 GRPC_CLIENTS: Final = (
     "h2load", "calcbench load", "grpc.aio", "sync stub", "sync stub future", "sync stub executor",
 )  # fmt: skip
+#: Bare loops of calcbench's own code, run from `--baseline` too.
+OWN_CLIENTS: Final = ("percentage downstream on uvloop",)
 #: The one bare client whose library is not a calcbench dependency.
 LIBRARIES: Final = {"urllib3": "urllib3"}
 CHILD_TIMEOUT: Final = 120.0
@@ -139,9 +143,8 @@ def calcbench_client(checkout: Path | None) -> Client:
         command += ["--mix", "addition=1", "--endpoint", f"addition={srv.address}"]
         command += ["--concurrency", "1", "--duration", f"{args.seconds:g}"]
         command += ["--warmup", f"{args.warmup:g}", "--timeout", "10", "--out", str(out)]
-        env = dict(os.environ, PYTHONPATH=str(checkout)) if checkout else None
         subprocess.run(command, check=True, capture_output=True, timeout=CHILD_TIMEOUT,
-                       cwd=checkout or ROOT, env=env)  # fmt: skip
+                       **_code_of(checkout))  # fmt: skip
         run_json = json.loads((out / "run.json").read_text())
         with (out / "summary.csv").open(newline="") as handle:
             total = next(row for row in csv.DictReader(handle) if row["operation"] == "all")
@@ -154,8 +157,9 @@ def calcbench_client(checkout: Path | None) -> Client:
     return run
 
 
-def bare_client(name: str) -> Client:
-    """A loop of `benchmarks/client_loops.py` in its own process (`X on uvloop`: X, on uvloop)."""
+def bare_client(name: str, checkout: Path | None = None) -> Client:
+    """A loop of `benchmarks/client_loops.py` in its own process (`X on uvloop`: X, on uvloop),
+    from this checkout or from `checkout`."""
     client, on_uvloop = name.removesuffix(" on uvloop"), name.endswith(" on uvloop")
 
     def run(srv: Server, args: argparse.Namespace, work: Path) -> Figures:
@@ -163,12 +167,19 @@ def bare_client(name: str) -> Client:
         command += ["--seconds", f"{args.seconds:g}", "--warmup", f"{args.warmup:g}"]
         command += ["--uvloop"] if on_uvloop else []
         done = subprocess.run(command, check=True, capture_output=True, text=True,
-                              timeout=CHILD_TIMEOUT, cwd=ROOT)  # fmt: skip
+                              timeout=CHILD_TIMEOUT, **_code_of(checkout))  # fmt: skip
         result = json.loads(done.stdout)
         calls = max(result["calls"], 1)
         return {**result, "seconds": args.seconds, "client_us": result["cpu_seconds"] * 1e6 / calls}
 
     return run
+
+
+def _code_of(checkout: Path | None) -> dict[str, Any]:
+    """Run a child on `checkout`'s code (first on its path, its working directory)."""
+    if checkout is None:
+        return {"cwd": ROOT}
+    return {"cwd": checkout, "env": dict(os.environ, PYTHONPATH=str(checkout))}
 
 
 def clients(protocol: str, args: argparse.Namespace) -> dict[str, Client]:
@@ -187,6 +198,8 @@ def clients(protocol: str, args: argparse.Namespace) -> dict[str, Client]:
             print(f"{name}: not installed, left out", file=sys.stderr)
         else:
             chosen[name] = bare_client(name)
+            if args.baseline and name in OWN_CLIENTS:
+                chosen[f"{name} (baseline)"] = bare_client(name, args.baseline)
     return chosen
 
 

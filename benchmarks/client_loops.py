@@ -31,6 +31,7 @@ ASYNC_CLIENTS: Final[dict[str, Callable[[str], Any]]] = {
     "aiohttp": rest_loops.aiohttp_client,
     "httpx": rest_loops.httpx_client,
     "httptools": rest_loops.httptools_client,
+    "percentage downstream": rest_loops.downstream_client,
     "grpc.aio": grpc_loops.aio_client,
     "sync stub future": grpc_loops.future_client,
     "sync stub executor": grpc_loops.executor_client,

@@ -2,7 +2,8 @@
 
 aiohttp and httpx as their libraries allow at their leanest; a hand-written client (an asyncio
 Protocol feeding httptools' parser, what uvicorn's server side uses) as the floor of Python on
-asyncio; urllib3 as the sync one, called from a plain blocking loop.
+asyncio; urllib3 as the sync one, called from a plain blocking loop; and percentage's own
+downstream client (`calculator_rest.downstream.Downstream`), as the service calls.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from benchmarks.floor_call import OP1, OP2, TIMEOUT, Answer, AsyncCall, SyncCall
+from benchmarks.floor_call import OP1, OP2, REPLICA, TIMEOUT, Answer, AsyncCall, SyncCall
 from calcbench.core.vocabulary import REPLICA_HEADER
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
@@ -145,3 +146,20 @@ def urllib3_client(address: str) -> Iterator[SyncCall]:
             return orjson.loads(response.data)["result"], response.headers.get(REPLICA_HEADER)
 
         yield call
+
+
+@contextlib.asynccontextmanager
+async def downstream_client(address: str) -> AsyncIterator[AsyncCall]:
+    from calculator_rest.downstream import Downstream
+
+    downstream = Downstream({"addition": [address]}, timeout=TIMEOUT, pool_size=1)
+    await downstream.open()
+
+    async def call() -> Answer:
+        # Percentage reads no replica header: its answers are checked by their value alone.
+        return await downstream.call("addition", OP1, OP2), REPLICA
+
+    try:
+        yield call
+    finally:
+        await downstream.close()
