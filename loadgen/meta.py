@@ -13,6 +13,7 @@ _PACKAGES = (
     "calcbench",
     "grpcio",
     "aiohttp",
+    "httptools",
     "protobuf",
     "hdrhistogram",
     "numpy",
