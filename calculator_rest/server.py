@@ -24,7 +24,7 @@ from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.app import create_app
 
-#: Above the percentage client's idle timeout (downstream.IDLE_SECONDS) and long enough that
+#: Above the HTTP clients' idle timeout (calcbench.core.http1.IDLE_SECONDS) and long enough that
 #: the load generator's pooled connections survive the pauses between rounds.
 KEEP_ALIVE_SECONDS = 75
 STARTUP_SECONDS = 10.0
