@@ -1,0 +1,140 @@
+"""What a calculator service computes for one request, written once for every server.
+
+The REST app, the gRPC `aio` model and the gRPC `sync` model are adapters around these
+functions: they read operands off the wire, call a calculation, and map its answer or its
+`InvalidArgument` (or their own downstream errors) back onto the wire. A calculation is built
+once per process; with no `--delay` it is the bare steps, so a request pays for nothing else.
+
+Percentage is the one service that calls others. Its steps, in both twins: check the operands,
+multiply over the network, divide the product by 100 over the network, check the result. How a
+downstream is reached is the caller's `call(service, op1, op2, context)`, where `context` is
+whatever the server knows of the request being answered (gRPC: its servicer context, whose
+deadline the call passes on; REST: nothing, since HTTP has no deadline to pass on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Protocol
+
+from calcbench.core.arithmetic import check_operands, check_result, operation
+from calcbench.core.delay import sleep_at_least
+from calcbench.core.vocabulary import Service
+
+#: A downstream call: `service`'s answer to `op1`, `op2`; it raises `InvalidArgument` for the
+#: downstream's invalid argument and an error of its own for anything else.
+Call = Callable[[str, float, float, Any], Awaitable[float]]
+SyncCall = Callable[[str, float, float, Any], float]
+
+#: Percentage divides multiplication's product by this, over the network like the product.
+PERCENT: Final = 100.0
+
+
+class Calculate(Protocol):
+    """The result for `op1`, `op2`, or `InvalidArgument`; `context` is passed to any call."""
+
+    def __call__(self, op1: float, op2: float, context: Any = None, /) -> Awaitable[float]: ...
+
+
+class SyncCalculate(Protocol):
+    """`Calculate` for a server whose handlers run on threads (the gRPC `sync` model)."""
+
+    def __call__(self, op1: float, op2: float, context: Any = None, /) -> float: ...
+
+
+def calculation(service: str, call: Call | None = None, delay: float = 0.0) -> Calculate:
+    """The calculation `service` answers with, for a server on an event loop.
+
+    `call` reaches percentage's downstreams (required for percentage, unused otherwise);
+    `delay` seconds are waited before each answer (`--delay`, a slow replica).
+    """
+    if service == Service.PERCENTAGE:
+        return delayed(percentage(_required(call)), delay)
+    return delayed(asynchronous(local(service)), delay)
+
+
+def sync_calculation(
+    service: str, call: SyncCall | None = None, delay: float = 0.0
+) -> SyncCalculate:
+    """The same calculation for a server whose handlers run on threads."""
+    if service == Service.PERCENTAGE:
+        return sync_delayed(sync_percentage(_required(call)), delay)
+    return sync_delayed(local(service), delay)
+
+
+def local(service: str) -> SyncCalculate:
+    """The arithmetic of a service that calls none other: `compute`'s rules, bound once."""
+    apply = operation(service)
+
+    def calculate(op1: float, op2: float, context: Any = None, /) -> float:
+        check_operands(op1, op2)
+        return check_result(apply(op1, op2))
+
+    return calculate
+
+
+def percentage(call: Call) -> Calculate:
+    """Percentage over the network: division(multiplication(op1, op2), 100)."""
+
+    async def calculate(op1: float, op2: float, context: Any = None, /) -> float:
+        check_operands(op1, op2)
+        product = await call(Service.MULTIPLICATION, op1, op2, context)
+        return check_result(await call(Service.DIVISION, product, PERCENT, context))
+
+    return calculate
+
+
+def sync_percentage(call: SyncCall) -> SyncCalculate:
+    """`percentage`'s steps, one by one, with a blocking `call`."""
+
+    def calculate(op1: float, op2: float, context: Any = None, /) -> float:
+        check_operands(op1, op2)
+        product = call(Service.MULTIPLICATION, op1, op2, context)
+        return check_result(call(Service.DIVISION, product, PERCENT, context))
+
+    return calculate
+
+
+def asynchronous(calculate: SyncCalculate) -> Calculate:
+    """A calculation that never waits, as a coroutine function (for an async server)."""
+
+    async def calculate_async(op1: float, op2: float, context: Any = None, /) -> float:
+        return calculate(op1, op2, context)
+
+    return calculate_async
+
+
+def delayed(calculate: Calculate, delay: float) -> Calculate:
+    """`calculate` after waiting at least `delay` seconds, inside the server's timer as a slow
+    replica's own work would be; `calculate` itself when 0, so the default path is unchanged.
+
+    `sleep_at_least`, not `asyncio.sleep`, since an event loop's timer may fire early.
+    """
+    if delay <= 0:
+        return calculate
+
+    async def slow(op1: float, op2: float, context: Any = None, /) -> float:
+        await sleep_at_least(delay)
+        return await calculate(op1, op2, context)
+
+    return slow
+
+
+def sync_delayed(calculate: SyncCalculate, delay: float) -> SyncCalculate:
+    """`delayed` for a handler on a thread, which `time.sleep` blocks: it never returns early
+    by `perf_counter` (both read CLOCK_MONOTONIC on Linux)."""
+    if delay <= 0:
+        return calculate
+
+    def slow(op1: float, op2: float, context: Any = None, /) -> float:
+        time.sleep(delay)
+        return calculate(op1, op2, context)
+
+    return slow
+
+
+def _required(call: Any) -> Any:
+    if call is None:
+        raise ValueError("percentage needs a call to reach its downstream services")
+    return call
