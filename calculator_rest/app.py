@@ -1,7 +1,7 @@
 """The FastAPI application of one calculator service replica (one service per process).
 
 `POST /<service>` takes `{"op1": number, "op2": number}` and answers `{"result": number}`;
-the arithmetic is `calcbench.core.arithmetic`'s, so this module only wires HTTP to it.
+the calculation is `calcbench.core.calculation`'s, so this module only wires HTTP to it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from fastapi import FastAPI, Response
 from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
-from calcbench.core.arithmetic import check_operands, check_result, compute
-from calcbench.core.delay import sleep_at_least
+from calcbench.core.calculation import calculation
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.downstream import Downstream
-from calculator_rest.endpoint import JSON, Calculate, Endpoint, Shortcut
+from calculator_rest.endpoint import JSON, Endpoint, Shortcut
 from calculator_rest.guard import Guard
 from calculator_rest.operands import ErrorDetail, Operands, Result
 
@@ -54,8 +53,8 @@ def create_app(
     over `config.downstream`), which the app's lifespan opens and closes."""
     if config.service == "percentage" and downstream is None:
         downstream = Downstream(config.downstream)
-    calculate = _delayed(_calculation(config.service, downstream), config.delay)
-    endpoint = Endpoint(calculate, metrics)
+    call = None if downstream is None else downstream.call
+    endpoint = Endpoint(calculation(config.service, call, config.delay), metrics)
     path = f"/{config.service}"
     app = CalculatorApp(
         replica=config.replica_id,
@@ -77,37 +76,6 @@ def create_app(
     )
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Liveness")
     return app
-
-
-def _calculation(service: str, downstream: Downstream | None) -> Calculate:
-    if service != "percentage":
-
-        async def local(op1: float, op2: float) -> float:
-            return compute(service, op1, op2)
-
-        return local
-    if downstream is None:
-        raise ValueError("percentage needs a downstream client")
-
-    async def percentage(op1: float, op2: float) -> float:
-        check_operands(op1, op2)
-        product = await downstream.call("multiplication", op1, op2)
-        return check_result(await downstream.call("division", product, 100.0))
-
-    return percentage
-
-
-def _delayed(calculate: Calculate, delay: float) -> Calculate:
-    """`calculate` after waiting at least `delay` seconds (`--delay`, a slow replica), inside
-    the endpoint's timer as a slow replica's own work would be; `calculate` itself when 0."""
-    if delay <= 0:
-        return calculate
-
-    async def slow(op1: float, op2: float) -> float:
-        await sleep_at_least(delay)
-        return await calculate(op1, op2)
-
-    return slow
 
 
 async def _healthz() -> Response:

@@ -91,8 +91,11 @@ class Downstream:
             await self._session.close()
             self._session = None
 
-    async def call(self, service: str, op1: float, op2: float) -> float:
-        """`service`'s result; raise `InvalidArgument` (its 400) or a `DownstreamError`."""
+    async def call(self, service: str, op1: float, op2: float, context: object = None) -> float:
+        """`service`'s result; raise `InvalidArgument` (its 400) or a `DownstreamError`.
+
+        `context` (the request being answered) is not used: HTTP has no deadline to pass on.
+        """
         if self._session is None:
             raise RuntimeError("Downstream.open() was not awaited")
         url = next(self._targets[service])
