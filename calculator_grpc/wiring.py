@@ -6,9 +6,7 @@ client can observe (ports, services, reflection, metadata) is wired here, once.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health
@@ -19,9 +17,6 @@ from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.vocabulary import REPLICA_HEADER
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def server_options(config: ServiceConfig) -> list[tuple[str, Any]]:
@@ -94,16 +89,3 @@ def add_reflection(server: Any, service: str) -> None:
 def health_names(service: str) -> tuple[str, str]:
     """The names health reports SERVING for: the whole server ("") and the calculator service."""
     return "", SERVICE_NAMES[service]
-
-
-def delayed(function: Callable[P, R], delay: float) -> Callable[P, R]:
-    """`function` after a `time.sleep(delay)` of the handler's thread (`--delay`, a slow
-    replica, sync model); `function` itself when 0, so the default path is unchanged."""
-    if delay <= 0:
-        return function
-
-    def slow(*args: P.args, **kwargs: P.kwargs) -> R:
-        time.sleep(delay)
-        return function(*args, **kwargs)
-
-    return slow
