@@ -69,7 +69,8 @@ class ServiceConfig:
 
 def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Serve one calculator service.")
-    parser.add_argument("service", choices=SERVICES)
+    # Choices as plain strings: argparse shows their repr in errors, an enum member's is long.
+    parser.add_argument("service", choices=_plain(SERVICES))
     parser.add_argument("--port", type=int, required=True, help="the service's (shared) port")
     parser.add_argument("--metrics-port", type=int, required=True, help="Prometheus /metrics port")
     parser.add_argument("--host", default="127.0.0.1")
@@ -97,7 +98,8 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
             default=os.environ.get(f"{name.upper()}_ENDPOINT"),
             help=f"host:port[,host:port...] of {name} (percentage only)",
         )
-    parser.add_argument("--server-model", choices=server_models, default=server_models[0])
+    models = _plain(server_models)
+    parser.add_argument("--server-model", choices=models, default=models[0])
     parser.add_argument(
         "--delay",
         type=float,
@@ -106,6 +108,10 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         help="wait this long before answering each calculator request (a slow replica)",
     )
     return parser
+
+
+def _plain(choices: Sequence[str]) -> list[str]:
+    return [str(choice) for choice in choices]
 
 
 def parse_service_args(
