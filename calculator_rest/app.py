@@ -17,14 +17,12 @@ from starlette.types import ASGIApp
 from calcbench.core.calculation import calculation
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
+from calcbench.core.vocabulary import RestServerModel, Service
 from calculator_rest.downstream import Downstream
 from calculator_rest.endpoint import JSON, Endpoint, Shortcut
 from calculator_rest.guard import Guard
 from calculator_rest.operands import ErrorDetail, Operands, Result
 
-#: `lean` (default): the calculator route skips FastAPI's request handling; `fastapi`: it
-#: goes through it like any route. Same contract, measured cost apart.
-SERVER_MODELS: Final = ("lean", "fastapi")
 #: FastAPI's native OpenTelemetry hooks off: the service's metrics are its Prometheus ones, and
 #: checking for configured providers costs more per request than the arithmetic.
 NO_TELEMETRY: Final[TelemetryConfig] = {"tracing": False, "metrics": False, "logs": False}
@@ -51,14 +49,16 @@ def create_app(
 ) -> FastAPI:
     """The app for `config.service`. Percentage calls `downstream` (by default a `Downstream`
     over `config.downstream`), which the app's lifespan opens and closes."""
-    if config.service == "percentage" and downstream is None:
+    if config.service == Service.PERCENTAGE and downstream is None:
         downstream = Downstream(config.downstream)
     call = None if downstream is None else downstream.call
     endpoint = Endpoint(calculation(config.service, call, config.delay), metrics)
     path = f"/{config.service}"
     app = CalculatorApp(
         replica=config.replica_id,
-        shortcut=None if config.server_model == "fastapi" else (path, endpoint),
+        # `lean` (the default) serves the calculator route ahead of FastAPI's request handling;
+        # `fastapi` routes it like any other. Same contract, measured cost apart (endpoint.py).
+        shortcut=None if config.server_model == RestServerModel.FASTAPI else (path, endpoint),
         title=f"calcbench {config.service}",
         docs_url=None,
         redoc_url=None,
@@ -108,7 +108,7 @@ def _responses(service: str) -> dict[int | str, dict[str, Any]]:
         413: {"model": ErrorDetail, "description": "Body over 64 KiB"},
         422: {"model": ErrorDetail, "description": "Body is not {op1: number, op2: number}"},
     }
-    if service == "percentage":
+    if service == Service.PERCENTAGE:
         responses[502] = {"model": ErrorDetail, "description": "A downstream is unreachable"}
         responses[504] = {"model": ErrorDetail, "description": "A downstream timed out"}
     return responses

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from calcbench.core.service_config import ServiceConfig, parse_service_args
-from calculator_rest.app import SERVER_MODELS
+from calcbench.core.vocabulary import RestServerModel
 from tests.calculator_rest.conftest import StartService, scrape, url
 
 DELAY = 0.05
@@ -19,7 +19,7 @@ def _duration_sum(metrics_port: int) -> float:
     return total
 
 
-@pytest.mark.parametrize("model", SERVER_MODELS)
+@pytest.mark.parametrize("model", list(RestServerModel))
 def test_every_answer_waits_and_the_server_timer_counts_it(
     serve: StartService, client: httpx.Client, model: str
 ) -> None:
