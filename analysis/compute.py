@@ -16,6 +16,7 @@ from analysis import client, comparison, hdr, replicas, server
 from analysis.client import DistKey
 from analysis.hdr import Dist
 from analysis.rundir import Run, load_run, read_table
+from calcbench.core.rundir import CONNECTIONS, ERRORS, PHASES, REPLICAS, RUN_JSON, TIMESERIES
 
 SpectrumKey = tuple[str, str, str]
 """(protocol, balancing, "intended" | "actual")."""
@@ -74,7 +75,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
 
 def client_connections(run: Run) -> pd.DataFrame:
     """Mean and max client TCP connections per protocol x balancing x service."""
-    table = read_table(run, "connections.csv")
+    table = read_table(run, CONNECTIONS)
     columns = ["protocol", "balancing", "service", "connections_mean", "connections_max"]
     if table.empty:
         return pd.DataFrame(columns=columns)
@@ -101,17 +102,17 @@ def analyse(run: Run) -> Analysis:
     dists = {kind: client.load_dists(run, kind) for kind in ("intended", "actual")}
     scrapes = server.read_scrapes(run)
     scrape_rows = server.scrape_frame(scrapes)
-    timeseries = client.timeseries(read_table(run, "timeseries.csv"))
+    timeseries = client.timeseries(read_table(run, TIMESERIES))
     summary = client.summarize(counts, dists["intended"])
     phases = phase_table(run, counts, scrape_rows)
     inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
-    replica_rows = replicas.replica_table(read_table(run, "replicas.csv"), scrape_rows)
+    replica_rows = replicas.replica_table(read_table(run, REPLICAS), scrape_rows)
     per_round = replicas.balancing_rounds(replica_rows, run.replicas)
     return Analysis(
         run=run,
         summary=summary,
         summary_actual=client.summarize(counts, dists["actual"]),
-        errors=client.summarize_errors(read_table(run, "errors.csv")),
+        errors=client.summarize_errors(read_table(run, ERRORS)),
         timeseries=timeseries,
         replicas=replica_rows,
         services=server.summarize_services(scrapes),
@@ -129,7 +130,7 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 
 def _fingerprint(run_dir: Path) -> Fingerprint:
     """Names, sizes and times of the files the analysis reads: equal means same input."""
-    files = [run_dir / "run.json", *sorted(run_dir.glob("phases/*/*"))]
+    files = [run_dir / RUN_JSON, *sorted(run_dir.glob(f"{PHASES}/*/*"))]
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
 
 
@@ -144,7 +145,7 @@ def analyse_dir(run_dir: Path) -> Analysis:
     `calcbench run` builds the report and then prints the summary of the same directory; the
     bootstrap need not run twice. The result is shared: treat its tables as read-only.
     """
-    if not (run_dir / "run.json").is_file():
+    if not (run_dir / RUN_JSON).is_file():
         return analyse(load_run(run_dir))  # raises the right RunDirError
     return _cached(run_dir.resolve(), _fingerprint(run_dir))
 

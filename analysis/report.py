@@ -18,6 +18,7 @@ from analysis.compute import Analysis, analyse_dir, key_metrics
 from analysis.document import build_document
 from analysis.figures import build_figures
 from analysis.rundir import load_run
+from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD
 
 COMPARE_METRICS = {
     "rps": "Throughput (requests per second)",
@@ -80,13 +81,13 @@ def build_report(run_dir: Path) -> ReportFiles:
     a = analyse_dir(run_dir)
     csvs = {name: _write_csv(frame, run_dir / f"{name}.csv") for name, frame in _tables(a).items()}
     images = {name: _png(figure) for name, figure in build_figures(a).items()}
-    (run_dir / "charts").mkdir(exist_ok=True)
+    (run_dir / CHARTS).mkdir(exist_ok=True)
     charts = {}
     for name, data in images.items():
-        charts[name] = run_dir / "charts" / f"{name}.png"
+        charts[name] = run_dir / CHARTS / f"{name}.png"
         charts[name].write_bytes(data)
     blocks = build_document(a, list(images))
-    markdown, page = run_dir / "report.md", run_dir / "report.html"
+    markdown, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
     markdown.write_text(render.markdown(blocks))
     page.write_text(render.html_page(blocks, images))
     return ReportFiles(run_dir, csvs, charts, markdown, page)

@@ -15,18 +15,23 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import RunDirError
+from calcbench.core.rundir import (
+    ERRORS,
+    HISTOGRAMS,
+    REPLICAS,
+    RUN_JSON,
+    RUN_KIND,
+    SERVER,
+    SUMMARY,
+    TIMESERIES,
+    phase_dir,
+)
 
 __all__ = ["Phase", "Run", "RunDirError", "load_run", "read_phase_json", "read_table"]
 
-PHASE_FILES = (
-    "run.json",
-    "summary.csv",
-    "errors.csv",
-    "timeseries.csv",
-    "replicas.csv",
-    "histograms.json",
-    "server.json",
-)
+#: A phase lacking one of these is reported as a problem. Not summary_actual.csv or
+#: connections.csv: older run directories have neither, and the report does without them.
+CHECKED_FILES = (RUN_JSON, SUMMARY, ERRORS, TIMESERIES, REPLICAS, HISTOGRAMS, SERVER)
 #: Columns read as text whatever they look like (a status code `14` is a label, not a number).
 _TEXT_COLUMNS = {"protocol": str, "operation": str, "service": str, "replica": str, "code": str}
 
@@ -102,8 +107,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _phase(run_dir: Path, entry: Mapping[str, Any]) -> Phase:
-    path = run_dir / str(entry.get("dir") or Path("phases") / str(entry["name"]))
-    load = path / "run.json"
+    path = run_dir / str(entry.get("dir") or phase_dir(str(entry["name"])))
+    load = path / RUN_JSON
     meta = _read_json(load) if load.is_file() else {}
     return Phase(
         name=str(entry["name"]),
@@ -119,10 +124,10 @@ def load_run(run_dir: Path) -> Run:
     """Read `run_dir/run.json` and its completed phases; raise RunDirError if unusable."""
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such directory")
-    if not (run_dir / "run.json").is_file():
-        raise RunDirError(f"{run_dir}: not a calcbench run directory (no run.json)")
-    meta = _read_json(run_dir / "run.json")
-    if meta.get("kind") != "run":
+    if not (run_dir / RUN_JSON).is_file():
+        raise RunDirError(f"{run_dir}: not a calcbench run directory (no {RUN_JSON})")
+    meta = _read_json(run_dir / RUN_JSON)
+    if meta.get("kind") != RUN_KIND:
         raise RunDirError(f"{run_dir}: run.json is not a calcbench run (kind={meta.get('kind')!r})")
     phases, skipped, problems = [], [], []
     for entry in meta.get("phases") or []:
@@ -130,7 +135,7 @@ def load_run(run_dir: Path) -> Run:
         if not entry.get("completed") or not phase.path.is_dir():
             skipped.append(phase.name)
             continue
-        missing = [f for f in PHASE_FILES if not (phase.path / f).is_file()]
+        missing = [f for f in CHECKED_FILES if not (phase.path / f).is_file()]
         if missing:
             problems.append(f"phase {phase.name}: missing {', '.join(missing)}")
         phases.append(phase)

@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.frames import sort_rows, with_columns
 from analysis.prom import add_buckets, histogram_quantile
 from analysis.rundir import Run, read_phase_json
+from calcbench.core.rundir import SERVER
 
 SERVICE_COLUMNS = [
     "protocol",
@@ -68,7 +69,7 @@ class Scrape:
 def read_scrapes(run: Run) -> list[Scrape]:
     scrapes = []
     for phase in run.phases:
-        data: dict[str, Any] = read_phase_json(phase, "server.json") or {}
+        data: dict[str, Any] = read_phase_json(phase, SERVER) or {}
         for entry in data.get("replicas") or []:
             scrapes.append(
                 Scrape(

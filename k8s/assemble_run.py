@@ -7,6 +7,8 @@ per protocol under phases/), so that `calcbench report` reads a Kubernetes run l
 expects OUT_DIR/incoming/<protocol>/ (a `calcbench load --out` directory each) and
 OUT_DIR/incoming/<protocol>.replicas (lines `deployment=replicas`), as fetch-results.sh leaves
 them. The phases have no server.json: in a cluster the server side is `linkerd viz stat`'s.
+The names and the phase entries are `calcbench.core.rundir`'s, as in `calcbench run`;
+fetch-results.sh puts this checkout on PYTHONPATH, so any Python >= 3.11 runs it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PROTOCOLS = ("rest", "grpc")
+from calcbench.core.rundir import PHASES, RUN_JSON, RUN_KIND, phase_entry
+from calcbench.core.vocabulary import PROTOCOLS
 
 
 def read_replicas(path: Path) -> dict[str, int]:
@@ -25,29 +28,22 @@ def read_replicas(path: Path) -> dict[str, int]:
     return {name: int(count) for name, count in pairs}
 
 
-def phase_entry(protocol: str, load: dict[str, Any]) -> dict[str, Any]:
+def load_phase(protocol: str, load: dict[str, Any]) -> dict[str, Any]:
+    """The run.json entry of one generator's results: round 1 of `protocol`."""
     balancing = str(load.get("balancing") or "shared")
-    name = f"r1-{protocol}-{balancing}"
-    return {
-        "round": 1,
-        "protocol": protocol,
-        "balancing": balancing,
-        "name": name,
-        "dir": f"phases/{name}",
-        "completed": not load.get("interrupted", False),
-    }
+    return phase_entry(1, protocol, balancing, completed=not load.get("interrupted", False))
 
 
 def run_document(
     loads: dict[str, dict[str, Any]], replicas: dict[str, dict[str, int]]
 ) -> dict[str, Any]:
     """The top-level run.json for the phases in `loads` (protocol -> its load run.json)."""
-    phases = [phase_entry(protocol, load) for protocol, load in loads.items()]
+    phases = [load_phase(protocol, load) for protocol, load in loads.items()]
     first = next(iter(loads.values()))
     settings = {k: v for k, v in (first.get("settings") or {}).items() if k != "protocol"}
     most = max((n for counts in replicas.values() for n in counts.values()), default=1)
     return {
-        "kind": "run",
+        "kind": RUN_KIND,
         "calcbench_version": first.get("calcbench_version"),
         "git_commit": None,
         "started_at": min(str(load.get("started_at") or "") for load in loads.values()),
@@ -74,13 +70,13 @@ def run_document(
 def assemble(out: Path) -> dict[str, Any]:
     """Move OUT/incoming/<protocol> to OUT/phases/<phase> and write OUT/run.json."""
     incoming = out / "incoming"
-    loads = {p: json.loads((incoming / p / "run.json").read_text()) for p in PROTOCOLS}
+    loads = {p: json.loads((incoming / p / RUN_JSON).read_text()) for p in PROTOCOLS}
     replicas = {p: read_replicas(incoming / f"{p}.replicas") for p in PROTOCOLS}
     document = run_document(loads, replicas)
-    (out / "phases").mkdir(exist_ok=True)
+    (out / PHASES).mkdir(exist_ok=True)
     for phase in document["phases"]:
         (incoming / phase["protocol"]).rename(out / phase["dir"])
-    (out / "run.json").write_text(json.dumps(document, indent=2) + "\n")
+    (out / RUN_JSON).write_text(json.dumps(document, indent=2) + "\n")
     return document
 
 

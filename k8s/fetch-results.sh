@@ -4,7 +4,7 @@
 #
 #   k8s/fetch-results.sh [OUT_DIR]        (default: results/k8s-<UTC time>)
 #
-# Needs kubectl pointed at the cluster, and python3 (PYTHON=... to choose another).
+# Needs kubectl pointed at the cluster, and python3 >= 3.11 (PYTHON=... to choose another).
 set -euo pipefail
 
 out=${1:-results/k8s-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -32,7 +32,8 @@ for protocol in rest grpc; do
     >"$out/incoming/$protocol.replicas"
 done
 
-"${PYTHON:-python3}" "$here/assemble_run.py" "$out"
+# assemble_run.py imports calcbench.core from this checkout, installed or not.
+PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python3}" "$here/assemble_run.py" "$out"
 rm -rf "$out/incoming"
 echo "run directory: $out"
 echo "next: calcbench report $out"

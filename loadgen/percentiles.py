@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 
+from calcbench.core.rundir import LATENCY_COLUMNS, PERCENTILES
 from loadgen.stats import Histogram, new_histogram
-
-PERCENTILES: Final = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 _Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -61,14 +60,14 @@ def percentile_ms(histogram: Histogram, percentile: float) -> float | None:
 
 
 def latency_ms(histogram: Histogram) -> dict[str, float | None]:
-    """p50, p90, p95, p99, p999, max and mean in milliseconds (None when empty)."""
-    keys = [*PERCENTILES, "max", "mean"]
+    """The latency columns (`LATENCY_COLUMNS`: p50_ms ... p999_ms, max_ms, mean_ms) of a
+    histogram of microseconds; None when it is empty."""
     if not histogram.get_total_count():
-        return dict.fromkeys(keys)
+        return dict.fromkeys(LATENCY_COLUMNS)
     values = values_at(histogram, list(PERCENTILES.values()))
     row: dict[str, float | None] = {
         key: v / 1000 for key, v in zip(PERCENTILES, values, strict=True)
     }
-    row["max"] = histogram.get_max_value() / 1000
-    row["mean"] = mean_us(histogram) / 1000
+    row["max_ms"] = histogram.get_max_value() / 1000
+    row["mean_ms"] = mean_us(histogram) / 1000
     return row

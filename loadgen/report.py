@@ -9,29 +9,23 @@ from typing import Any
 
 from calcbench import __version__
 from calcbench.core.endpoints import Endpoints
-from loadgen.health import GeneratorHealth, assess
-from loadgen.meta import host_info, utc_now, versions
-from loadgen.percentiles import latency_ms
-from loadgen.results import (
+from calcbench.core.rundir import (
     ERROR_COLUMNS,
-    REPLICA_COLUMNS,
-    SUMMARY_COLUMNS,
-    error_rows,
-    histograms_document,
-    replica_rows,
-    summary_rows,
-    totals,
-)
-from loadgen.rundir import (
     ERRORS,
     HISTOGRAMS,
+    LOAD_KIND,
+    REPLICA_COLUMNS,
     REPLICAS,
     RUN_JSON,
     SUMMARY,
     SUMMARY_ACTUAL,
-    write_csv,
-    write_json,
+    SUMMARY_COLUMNS,
 )
+from loadgen.health import GeneratorHealth, assess
+from loadgen.meta import host_info, utc_now, versions
+from loadgen.percentiles import latency_ms
+from loadgen.results import error_rows, histograms_document, replica_rows, summary_rows, totals
+from loadgen.rundir import write_csv, write_json
 from loadgen.settings import LoadSettings
 from loadgen.stats import Tally, merged, new_histogram
 from loadgen.worker import WorkerResult
@@ -113,7 +107,7 @@ def _run_json(
         for service, targets in run.addresses.items()
     }
     return {
-        "kind": "load",
+        "kind": LOAD_KIND,
         "calcbench_version": __version__,
         "protocol": run.settings.protocol,
         "balancing": run.settings.balancing,
@@ -145,7 +139,7 @@ def _result(
         ok=counts["ok"],
         errors=counts["errors"],
         rps=counts["requests"] / seconds if seconds > 0 else 0.0,
-        p99_ms=latency["p99"],
+        p99_ms=latency["p99_ms"],
         interrupted=interrupted,
         measured_seconds=seconds,
         cpu_seconds=health.cpu_seconds,

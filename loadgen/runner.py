@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Final
 
 from calcbench.core.endpoints import Endpoints
-from loadgen.collector import TIMESERIES_COLUMNS, Collector, Progress
+from calcbench.core.rundir import CONNECTION_COLUMNS, CONNECTIONS, TIMESERIES, TIMESERIES_COLUMNS
+from loadgen.collector import Collector, Progress
 from loadgen.connections import ConnectionSampler
 from loadgen.meta import utc_now
 from loadgen.percentiles import prepare
 from loadgen.processes import WorkerPool
 from loadgen.report import LoadResult, ReportInput, write_results
-from loadgen.results import CONNECTION_COLUMNS
-from loadgen.rundir import CONNECTIONS, TIMESERIES, CsvAppender
+from loadgen.rundir import CsvAppender
 from loadgen.settings import LoadSettings
 from loadgen.targets import all_addresses
 from loadgen.worker import WorkerResult, new_event_loop, run_worker

@@ -19,6 +19,7 @@ import httpx
 import psutil
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.rundir import SERVER
 from calcbench.orchestration.scrape import Scrape, bucket_rows, scrape
 from loadgen import LoadResult, Progress, run_load
 from loadgen.settings import LoadSettings
@@ -127,5 +128,5 @@ def run_phase(
         elapsed = time.monotonic() - started
         after = _snapshot(group, client)
     report = server_report(group, before, after, sampler.counts, elapsed)
-    (phase_dir / "server.json").write_text(json.dumps(report, indent=1) + "\n")
+    (phase_dir / SERVER).write_text(json.dumps(report, indent=1) + "\n")
     return result

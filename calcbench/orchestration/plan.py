@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from calcbench.core.rundir import phase_name
 from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
 from calcbench.orchestration.fault import SlowReplica
 from loadgen.settings import LoadSettings
@@ -70,7 +71,7 @@ class Phase:
 
     @property
     def name(self) -> str:
-        return f"r{self.round}-{self.protocol}-{self.balancing}"
+        return phase_name(self.round, self.protocol, self.balancing)
 
 
 def plan_phases(settings: RunSettings) -> list[Phase]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from calcbench import __version__
 from calcbench.core.environment import git_commit, host, versions
+from calcbench.core.rundir import PHASES, RUN_JSON, RUN_KIND, phase_dir, phase_entry
 from calcbench.orchestration.plan import Phase, RunSettings
 
 
@@ -24,11 +24,11 @@ class RunRecord:
         self.dir = settings.out_dir
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            (self.dir / "phases").mkdir(exist_ok=True)
+            (self.dir / PHASES).mkdir(exist_ok=True)
         except OSError as exc:
             raise OSError(f"cannot create the output folder {self.dir}: {exc.strerror}") from exc
         self.data: dict[str, Any] = {
-            "kind": "run",
+            "kind": RUN_KIND,
             "calcbench_version": __version__,
             "git_commit": git_commit(),
             "started_at": utc_now(),
@@ -44,11 +44,11 @@ class RunRecord:
         self.save()
 
     def phase_dir(self, phase: Phase) -> Path:
-        return self.dir / "phases" / phase.name
+        return self.dir / phase_dir(phase.name)
 
     def add_phase(self, phase: Phase, completed: bool, warnings: list[str]) -> None:
-        entry = {**asdict(phase), "name": phase.name, "dir": f"phases/{phase.name}"}
-        self.data["phases"].append({**entry, "completed": completed})
+        entry = phase_entry(phase.round, phase.protocol, phase.balancing, completed=completed)
+        self.data["phases"].append(entry)
         self.data["warnings"] += [f"{phase.name}: {w}" for w in warnings]
         self.save()
 
@@ -59,7 +59,7 @@ class RunRecord:
 
     def save(self) -> None:
         # Write then rename: a Ctrl-C never leaves a half-written run.json behind.
-        path = self.dir / "run.json"
+        path = self.dir / RUN_JSON
         temporary = path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
         temporary.replace(path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from calcbench.core.rundir import LOGS
 from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
@@ -77,7 +78,7 @@ def _run_mode(
     outcome: RunOutcome,
 ) -> None:
     display.status(f"starting both stacks ({settings.replicas} replica(s), balancing {mode})")
-    with _stacks(settings, mode, record.dir / "logs") as stacks:
+    with _stacks(settings, mode, record.dir / LOGS) as stacks:
         for phase in phases:
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)

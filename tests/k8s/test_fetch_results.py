@@ -51,12 +51,14 @@ def fake_cluster(root: Path, finished: bool = True) -> Path:
     return root
 
 
-def fetch(cluster: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def fetch(
+    cluster: Path, out: Path, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "FAKE_CLUSTER": str(cluster),
         "PATH": f"{cluster / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "PYTHON": sys.executable,
+        "PYTHON": python,
     }
     return subprocess.run(
         ["bash", str(FETCH), str(out)], capture_output=True, text=True, env=environment, timeout=60
@@ -78,6 +80,20 @@ def test_fetched_results_form_a_run_directory_the_analysis_reads(tmp_path: Path)
     assert run.meta["ended_at"] == "2025-01-01T00:01:04+00:00"
     assert not (tmp_path / "run" / "incoming").exists()
     assert "cp -c loadgen" in (cluster / "calls").read_text()
+
+
+def test_a_python_without_calcbench_installed_assembles_from_the_checkout(tmp_path: Path) -> None:
+    """The operator's python3 need not have calcbench: `-S` hides every installed package."""
+    cluster = fake_cluster(tmp_path / "cluster")
+    bare = cluster / "bin" / "bare-python"
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    bare.chmod(0o755)
+    proc = fetch(cluster, tmp_path / "run", python=str(bare))
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in load_run(tmp_path / "run").phases] == [
+        "r1-rest-shared",
+        "r1-grpc-shared",
+    ]
 
 
 def test_an_unfinished_loadgen_is_a_one_line_error(tmp_path: Path) -> None:

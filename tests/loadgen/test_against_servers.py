@@ -13,9 +13,8 @@ import psutil
 import pytest
 
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, parse_address
+from calcbench.core.rundir import LOAD_FILES, SUMMARY_COLUMNS
 from loadgen import LoadSettings, Progress, run_load
-from loadgen.results import SUMMARY_COLUMNS
-from loadgen.rundir import FILES
 from loadgen.stats import decode
 from loadgen.workload import requests
 from tests.bounds import round_robin_share
@@ -42,7 +41,7 @@ def test_rate_counts_and_every_file(stack: LocalStack, tmp_path: Path) -> None:
     )
     result = run_load(settings, stack.endpoints, tmp_path)
     assert (result.requests, result.interrupted, result.measured_seconds) == (400, False, 2)
-    assert {p.name for p in tmp_path.iterdir()} == set(FILES)
+    assert {p.name for p in tmp_path.iterdir()} == set(LOAD_FILES)
 
     summary = by_operation(tmp_path / "summary.csv")
     assert list(rows(tmp_path / "summary.csv")[0]) == list(SUMMARY_COLUMNS)

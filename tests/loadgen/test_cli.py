@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.rundir import FILES
+from calcbench.core.rundir import LOAD_FILES
 from tests.loadgen.conftest import FIVE, LocalStack
 
 LOAD = [sys.executable, "-m", "calcbench.cli", "load"]
@@ -59,7 +59,7 @@ def test_load_writes_every_file(stack: LocalStack, tmp_path: Path) -> None:
     ]
     done = subprocess.run([*LOAD, *flags], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == set(FILES)
+    assert {p.name for p in out.iterdir()} == set(LOAD_FILES)
     assert f"results: {out}" in done.stdout
     header, rows = _summary_table(done.stdout)
     assert header[:2] == ["operation", "requests"] and "p99" in header
@@ -162,7 +162,7 @@ def test_ctrl_c_keeps_what_was_measured(stack: LocalStack, tmp_path: Path, worke
     # At least the completed second ran; the signal came within 9 s more of that, however
     # busy the machine (the 60 s run would otherwise say so).
     assert run["interrupted"] is True and 1 <= run["measured_seconds"] < 10
-    assert {p.name for p in out.iterdir()} == set(FILES)
+    assert {p.name for p in out.iterdir()} == set(LOAD_FILES)
     with (out / "summary.csv").open() as file:
         requests = int(next(r for r in csv.DictReader(file) if r["operation"] == "all")["requests"])
     # Seconds completed before the signal hold all 100 requests due in them, and the total is
