@@ -44,12 +44,11 @@ class CalculatorApp(FastAPI):
         return Guard(app, self.replica)
 
 
-def create_app(
-    config: ServiceConfig, metrics: ServiceMetrics, downstream: Downstream | None = None
-) -> FastAPI:
-    """The app for `config.service`. Percentage calls `downstream` (by default a `Downstream`
-    over `config.downstream`), which the app's lifespan opens and closes."""
-    if config.service == Service.PERCENTAGE and downstream is None:
+def create_app(config: ServiceConfig, metrics: ServiceMetrics) -> FastAPI:
+    """The app for `config.service`. Percentage calls its downstreams through a `Downstream`
+    over `config.downstream`, which the app's lifespan opens and closes."""
+    downstream = None
+    if config.service == Service.PERCENTAGE:
         downstream = Downstream(config.downstream)
     call = None if downstream is None else downstream.call
     endpoint = Endpoint(calculation(config.service, call, config.delay), metrics)
