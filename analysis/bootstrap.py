@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from analysis import hdr
-from analysis.hdr import Dist, FloatArray
+from analysis.hdr import Dist
+from calcbench.core.hdr import FloatArray, means_of_counts, percentiles_of_counts
 from calcbench.core.rundir import PERCENTILES
 
 N_BOOT = 1000
@@ -37,9 +38,9 @@ def latency_samples(
     """
     merged, matrix = hdr.align([hdr.coarsen(d) for d in rounds])
     draws = rng.poisson(weights @ matrix).astype(float)
-    values = hdr.percentiles_of_counts(merged.high, draws, list(PERCENTILES.values()))
+    values = percentiles_of_counts(merged.high, draws, list(PERCENTILES.values()))
     samples = {name: v / 1000 for name, v in zip(PERCENTILES, values, strict=True)}
-    samples["mean_ms"] = hdr.means_of_counts(merged.mid, draws) / 1000
+    samples["mean_ms"] = means_of_counts(merged.mid, draws) / 1000
     return samples
 
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 from analysis import bootstrap
 from analysis.client import DistKey
-from analysis.hdr import EMPTY, Dist, FloatArray
+from analysis.hdr import EMPTY, Dist
 from analysis.style import OPERATIONS, ordered
+from calcbench.core.hdr import FloatArray
 from calcbench.core.rundir import PERCENTILES
 
 COMPARISON_COLUMNS = [
