@@ -18,7 +18,7 @@ from analysis.compute import Analysis, analyse_dir, key_metrics
 from analysis.document import build_document
 from analysis.figures import build_figures
 from analysis.rundir import load_run
-from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD
+from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD, cell
 
 COMPARE_METRICS = {
     "rps": "Throughput (requests per second)",
@@ -68,7 +68,10 @@ def _png(figure: Figure) -> bytes:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False, float_format="%.6g")
+    """`frame` as CSV, booleans spelled as the run directory spells them (`cell`)."""
+    flags = [c for c in frame.columns if pd.api.types.is_bool_dtype(frame[c])]
+    spelled = frame.assign(**{c: frame[c].map(cell) for c in flags})
+    spelled.to_csv(path, index=False, float_format="%.6g")
     return path
 
 

@@ -99,7 +99,7 @@ def test_success_rates_follow_the_injected_divisions_by_zero(short_run: Path) ->
             assert rate == float(f"{(divisions - by_zero) / divisions:.6g}"), row  # as written
             (failed,) = [e for e in errors if (e["protocol"], e["operation"]) == (
                 row["protocol"], "division")]  # fmt: skip
-            assert (failed["outcome"], failed["expected"]) == ("invalid_argument", "True")
+            assert (failed["outcome"], failed["expected"]) == ("invalid_argument", "true")
             assert int(failed["count"]) == by_zero
         elif row["operation"] != "all":
             assert rate == 1.0, row
