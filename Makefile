@@ -26,6 +26,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Two workers; modules that start whole stacks share one xdist group, so they never run
 # against each other on this 2-core machine.
