@@ -67,6 +67,11 @@ def _question(a: Analysis) -> list[Block]:
     return [Heading("The question"), Paragraph(text)]
 
 
+def _version(version: object) -> str:
+    """A package's version; run.json records a missing package as null."""
+    return "not installed" if version is None else str(version)
+
+
 def _setup(a: Analysis) -> list[Block]:
     meta = a.run.meta
     host = meta.get("host") or {}
@@ -77,7 +82,7 @@ def _setup(a: Analysis) -> list[Block]:
         ("started / ended (UTC)", f"{meta.get('started_at', '?')} / {meta.get('ended_at', '?')}"),
         ("scenario", str(meta.get("scenario", "?"))),
         *((f"host {k}", str(v)) for k, v in host.items()),
-        *((f"version {k}", str(v)) for k, v in (meta.get("versions") or {}).items()),
+        *((f"version {k}", _version(v)) for k, v in (meta.get("versions") or {}).items()),
     ]
     phases = tuple(
         (p.name, str(p.round), p.protocol, p.balancing, f"{p.measured_seconds:g}")

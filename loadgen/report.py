@@ -9,6 +9,7 @@ from typing import Any
 
 from calcbench import __version__
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.environment import host, utc_now, versions
 from calcbench.core.rundir import (
     ERROR_COLUMNS,
     ERRORS,
@@ -22,7 +23,6 @@ from calcbench.core.rundir import (
     SUMMARY_COLUMNS,
 )
 from loadgen.health import GeneratorHealth, assess
-from loadgen.meta import host_info, utc_now, versions
 from loadgen.percentiles import latency_ms
 from loadgen.results import error_rows, histograms_document, replica_rows, summary_rows, totals
 from loadgen.rundir import write_csv, write_json
@@ -114,7 +114,7 @@ def _run_json(
         "loop": "open" if run.settings.open_loop else "closed",
         "settings": run.settings.to_dict(),
         "endpoints": endpoints,
-        "host": host_info(),
+        "host": host(),
         "versions": versions(),
         "started_at": run.started_at,
         "ended_at": utc_now(),

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Final
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.environment import utc_now
 from calcbench.core.rundir import CONNECTION_COLUMNS, CONNECTIONS, TIMESERIES, TIMESERIES_COLUMNS
 from loadgen.collector import Collector, Progress
 from loadgen.connections import ConnectionSampler
-from loadgen.meta import utc_now
 from loadgen.percentiles import prepare
 from loadgen.processes import WorkerPool
 from loadgen.report import LoadResult, ReportInput, write_results

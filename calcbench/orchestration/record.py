@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from calcbench import __version__
-from calcbench.core.environment import git_commit, host, versions
+from calcbench.core.environment import git_commit, host, utc_now, versions
 from calcbench.core.rundir import PHASES, RUN_JSON, RUN_KIND, phase_dir, phase_entry
 from calcbench.orchestration.plan import Phase, RunSettings
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class RunRecord:
