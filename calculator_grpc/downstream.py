@@ -64,8 +64,7 @@ class SyncDownstream:
     """Blocking calls to multiplication and division (the `sync` model's handler threads)."""
 
     def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels = {d: _channel(grpc.insecure_channel, addresses[d]) for d in DOWNSTREAMS}
-        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
+        self._channels, self._methods = _open(grpc.insecure_channel, addresses)
 
     def call(self, service: str, op1: float, op2: float, context: Any) -> float:
         """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
@@ -85,8 +84,7 @@ class AioDownstream:
     """`SyncDownstream` over `grpc.aio` channels; make it on the loop that will call it."""
 
     def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels = {d: _channel(grpc.aio.insecure_channel, addresses[d]) for d in DOWNSTREAMS}
-        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
+        self._channels, self._methods = _open(grpc.aio.insecure_channel, addresses)
 
     async def call(self, service: str, op1: float, op2: float, context: Any) -> float:
         """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
@@ -102,6 +100,11 @@ class AioDownstream:
             await channel.close()
 
 
-def _channel(open_channel: Any, addresses: Sequence[str]) -> Any:
-    target, options = channel_target(addresses)
-    return open_channel(target, options=options)
+def _open(open_channel: Any, addresses: Mapping[str, Sequence[str]]) -> tuple[dict[str, Any], ...]:
+    """A channel to each downstream and its method, keyed by plain strings (a StrEnum key
+    would cost each lookup a slower compare)."""
+    channels = {}
+    for name in map(str, DOWNSTREAMS):
+        target, options = channel_target(addresses[name])
+        channels[name] = open_channel(target, options=options)
+    return channels, {name: unary_method(channel, name) for name, channel in channels.items()}
