@@ -80,6 +80,14 @@ def run(
             "downstream calls go round robin."
         ),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate/--no-calibrate",
+            help="Before the rounds, measure the floor per protocol: one call in flight "
+            "against addition with calcbench's client and with wrk / h2load when installed.",
+        ),
+    ] = True,
     **options: Any,
 ) -> None:
     """Start both stacks, run the same seeded workload against each in alternating rounds,
@@ -100,6 +108,7 @@ def run(
             host=host,
             server_model=grpc_server_model.value if grpc_server_model else None,
             fault=slow,
+            calibrate=calibrate,
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc

@@ -90,6 +90,32 @@ RUN_SUMMARY_COLUMNS: Final = (*SUMMARY_COLUMNS, "balancing")
 RUN_ERROR_COLUMNS: Final = (*ERROR_COLUMNS, "balancing")
 RUN_TIMESERIES_COLUMNS: Final = (*TIMESERIES_COLUMNS, "round", "balancing")
 
+# The calibration of a run (closed loop, one call in flight, against addition) and the time
+# breakdown analysis builds from it.
+CALIBRATION_DIR: Final = "calibration"
+CALIBRATION: Final = "calibration.csv"
+CALIBRATION_COLUMNS: Final = (
+    "protocol",
+    "client",
+    "in_flight",
+    "requests",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "client_cpu_us_per_request",
+)
+#: `client` of calibration rows made with calcbench's own load generator.
+CALCBENCH_CLIENT: Final = "calcbench"
+WIRE: Final = "wire.csv"
+WIRE_COLUMNS: Final = (
+    "protocol",
+    "requests",
+    "sent_bytes_per_request",
+    "received_bytes_per_request",
+)
+BREAKDOWN: Final = "breakdown.csv"
+BREAKDOWN_COLUMNS: Final = ("protocol", "component", "value", "unit")
+
 #: A CSV boolean. Readers also take `True` (what `calcbench report` wrote before) and `1`/`yes`.
 TRUE: Final = "true"
 FALSE: Final = "false"

@@ -31,6 +31,8 @@ class RunSettings:
     host: str = "127.0.0.1"
     server_model: str | None = None
     fault: SlowReplica | None = None
+    #: Measure the floor before the rounds (`--no-calibrate` skips it).
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         if self.rounds < 1:

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from calcbench.core.rundir import LOGS
+from calcbench.core.rundir import CALIBRATION, CALIBRATION_DIR, LOGS, WIRE
 from calcbench.core.vocabulary import PROTOCOLS
+from calcbench.orchestration.calibration import CalibrationRow, calibrate, write_calibration
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
 from calcbench.orchestration.supervisor import Stack, StackSettings
+from calcbench.orchestration.wire import WireBytes, measure_bytes, write_wire
 from loadgen import LoadResult, Progress
 
 
@@ -32,6 +34,8 @@ class RunDisplay(Protocol):
     def progress(self, snapshot: Progress) -> None: ...
 
     def phase_finished(self, phase: Phase, result: LoadResult) -> None: ...
+
+    def calibrated(self, rows: list[CalibrationRow]) -> None: ...
 
 
 @dataclass
@@ -69,6 +73,22 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
         yield stacks
 
 
+def _calibrate(stacks: dict[str, Stack], record: RunRecord, display: RunDisplay) -> None:
+    """The floor of each protocol, and its bytes per request, before the measured rounds."""
+    rows: list[CalibrationRow] = []
+    wire: list[WireBytes] = []
+    work = record.dir / CALIBRATION_DIR
+    for protocol, stack in stacks.items():
+        endpoints = stack.endpoints
+        assert endpoints is not None  # a started stack has its endpoints
+        display.status(f"calibrating {protocol}: one call in flight against addition")
+        rows += calibrate(protocol, endpoints, work)
+        wire.append(measure_bytes(protocol, endpoints, work / f"{protocol}-wire"))
+    write_calibration(record.dir / CALIBRATION, rows)
+    write_wire(record.dir / WIRE, wire)
+    display.calibrated(rows)
+
+
 def _run_mode(
     settings: RunSettings,
     mode: str,
@@ -79,6 +99,8 @@ def _run_mode(
 ) -> None:
     display.status(f"starting both stacks ({settings.replicas} replica(s), balancing {mode})")
     with _stacks(settings, mode, record.dir / LOGS) as stacks:
+        if settings.calibrate and not outcome.completed:
+            _calibrate(stacks, record, display)
         for phase in phases:
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)

@@ -12,13 +12,15 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Final
 
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, format_address, parse_address
+from calcbench.core.rundir import WIRE_COLUMNS
 from calcbench.core.vocabulary import Service
 from loadgen import run_load
+from loadgen.rundir import write_csv
 from loadgen.settings import LoadSettings
 
 _CHUNK: Final = 65536
@@ -100,6 +102,11 @@ def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def write_wire(path: Path, rows: list[WireBytes]) -> None:
+    """`wire.csv`: bytes per request each way, per protocol."""
+    write_csv(path, WIRE_COLUMNS, (list(astuple(row)) for row in rows))
 
 
 def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float = SECONDS

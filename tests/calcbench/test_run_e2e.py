@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,9 @@ COLUMNS = {
     "timeseries.csv": "protocol,operation,second,requests,errors,p50_ms,p99_ms",
     "replicas.csv": "protocol,service,replica,requests",
     "comparison.csv": "metric,operation,rest,grpc,ratio,ci_low,ci_high",
+    "calibration.csv": "protocol,client,in_flight,requests,p50_ms,p90_ms,p99_ms,"
+    "client_cpu_us_per_request",
+    "wire.csv": "protocol,requests,sent_bytes_per_request,received_bytes_per_request",
 }
 
 
@@ -69,6 +73,16 @@ def test_every_file_with_its_columns(short_run: Path) -> None:
     assert "data:image/png;base64," in html and 'src="charts/' not in html
     run = json.loads((short_run / "run.json").read_text())
     assert run["partial"] is False and len(run["phases"]) == 2
+
+
+def test_the_calibration_measured_both_protocols_before_the_rounds(short_run: Path) -> None:
+    clients = {(r["protocol"], r["client"]) for r in _rows(short_run / "calibration.csv")}
+    assert {("rest", "calcbench"), ("grpc", "calcbench")} <= clients
+    for protocol, tool in (("rest", "wrk"), ("grpc", "h2load")):
+        assert ((protocol, tool) in clients) == (shutil.which(tool) is not None)
+    wire = {r["protocol"]: r for r in _rows(short_run / "wire.csv")}
+    assert set(wire) == {"rest", "grpc"}
+    assert all(float(r["sent_bytes_per_request"]) > 16 for r in wire.values())
 
 
 def _measured_divisions(settings: LoadSettings) -> tuple[int, int]:
