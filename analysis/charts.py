@@ -6,6 +6,7 @@ colours come from `style`, so REST and gRPC look the same in every chart.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from analysis import hdr
+from analysis.breakdown import value
 from analysis.hdr import Dist
 from analysis.style import BALANCING_STYLES, OPERATIONS, color, label, ordered
 from calcbench.core.vocabulary import PROTOCOLS
@@ -239,3 +241,26 @@ def plot_cpu(
     )
     ax_server.set_ylabel("CPU us per request served")
     ax_server.set_title("Server CPU per request, per service")
+
+
+def plot_time_breakdown(frame: pd.DataFrame, ax: Axes) -> None:
+    """One bar per protocol at one call in flight: the native floor, then what calcbench's
+    client adds; a tick marks the handler's own p50 (decode to answer, inside the floor)."""
+    labels = [label(p) for p in PROTOCOLS]
+    floor = [value(frame, p, "native_floor_p50") for p in PROTOCOLS]
+    mine = [value(frame, p, "calcbench_p50") for p in PROTOCOLS]
+    base = [0.0 if math.isnan(f) else f for f in floor]
+    extra = [m - b for m, b in zip(mine, base, strict=True)]
+    ax.barh(labels, base, color="#999999", label="native floor (server stack + kernel)")
+    ax.barh(labels, extra, left=base, color=[color(p) for p in PROTOCOLS],
+            label="what calcbench's client adds")  # fmt: skip
+    handler = [value(frame, p, "handler_p50") for p in PROTOCOLS]
+    ax.scatter(handler, labels, marker="|", s=400, color="black", zorder=3,
+               label="handler p50 (decode to answer)")  # fmt: skip
+    for y, total in enumerate(mine):
+        ax.annotate(f"{total:.3f} ms", (total, y), xytext=(4, 0), textcoords="offset points",
+                    va="center")  # fmt: skip
+    ax.set_xlabel("p50 at one call in flight against addition (ms)")
+    ax.set_xlim(0, max(m for m in mine if not math.isnan(m)) * 1.25)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("Where the time goes")

@@ -12,11 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import client, comparison, hdr, replicas, server
+from analysis import breakdown, client, comparison, hdr, replicas, server
 from analysis.client import DistKey
 from analysis.hdr import Dist
-from analysis.rundir import Run, load_run, read_table
-from calcbench.core.rundir import CONNECTIONS, ERRORS, PHASES, REPLICAS, RUN_JSON, TIMESERIES
+from analysis.rundir import Run, load_run, read_run_table, read_table
+from calcbench.core.rundir import (
+    CALIBRATION,
+    CALIBRATION_COLUMNS,
+    CONNECTIONS,
+    ERRORS,
+    PHASES,
+    REPLICAS,
+    RUN_JSON,
+    TIMESERIES,
+    WIRE,
+    WIRE_COLUMNS,
+)
 
 SpectrumKey = tuple[str, str, str]
 """(protocol, balancing, "intended" | "actual")."""
@@ -37,6 +48,8 @@ class Analysis:
     phases: pd.DataFrame
     connections: pd.DataFrame
     spectra: Mapping[SpectrumKey, Dist]
+    calibration: pd.DataFrame
+    breakdown: pd.DataFrame
 
     @property
     def multi_replica(self) -> bool:
@@ -65,6 +78,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
                 "seconds": phase.measured_seconds,
                 "client_cpu_us": float(cpu_client.get(phase.name, float("nan"))),
                 "server_cpu_us": float(cpu_server.get(phase.name, float("nan"))),
+                "lag_p50_ms": float(lag.get("p50", float("nan"))),
                 "lag_p99_ms": float(lag.get("p99", float("nan"))),
                 "bound": bool(generator.get("bound", False)),
                 "interrupted": bool(phase.meta.get("interrupted", False)),
@@ -108,6 +122,9 @@ def analyse(run: Run) -> Analysis:
     inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
     replica_rows = replicas.replica_table(read_table(run, REPLICAS), scrape_rows)
     per_round = replicas.balancing_rounds(replica_rows, run.replicas)
+    services = server.summarize_services(scrapes)
+    calibration = read_run_table(run, CALIBRATION, CALIBRATION_COLUMNS)
+    wire = read_run_table(run, WIRE, WIRE_COLUMNS)
     return Analysis(
         run=run,
         summary=summary,
@@ -115,13 +132,15 @@ def analyse(run: Run) -> Analysis:
         errors=client.summarize_errors(read_table(run, ERRORS)),
         timeseries=timeseries,
         replicas=replica_rows,
-        services=server.summarize_services(scrapes),
+        services=services,
         comparison=comparison.compare(inputs),
         balancing=replicas.summarize_balancing(per_round),
         balancing_rounds=per_round,
         phases=phases,
         connections=client_connections(run),
         spectra=_spectra(run, dists),
+        calibration=calibration,
+        breakdown=breakdown.breakdown(breakdown.Inputs(calibration, wire, services, phases)),
     )
 
 
@@ -130,7 +149,8 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 
 def _fingerprint(run_dir: Path) -> Fingerprint:
     """Names, sizes and times of the files the analysis reads: equal means same input."""
-    files = [run_dir / RUN_JSON, *sorted(run_dir.glob(f"{PHASES}/*/*"))]
+    own = (RUN_JSON, CALIBRATION, WIRE)
+    files = [*(run_dir / name for name in own), *sorted(run_dir.glob(f"{PHASES}/*/*"))]
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
 
 

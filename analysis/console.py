@@ -9,7 +9,7 @@ from rich.table import Table as RichTable
 
 from analysis import tables
 from analysis.compute import analyse_dir
-from analysis.findings import warnings
+from analysis.findings import error_bars, warnings
 from analysis.style import PROTOCOL_COLORS
 from analysis.tables import Table
 
@@ -53,6 +53,9 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
     per-replica tables of multi-replica runs, then warnings. Raises RunDirError like load_run.
     """
     a = analyse_dir(run_dir)
+    if not a.breakdown.empty:
+        console.print(_rich(tables.breakdown_table(a), console.width))
+        console.print()
     for table in [*tables.linkerd_tables(a), *tables.client_tables(a)]:
         console.print(_rich(table, console.width))
         console.print()
@@ -69,3 +72,4 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, markup=True)
     if not found:
         console.print("No warnings.")
+    console.print(error_bars(a), highlight=False)

@@ -151,6 +151,8 @@ def build_figures(a: Analysis) -> dict[str, Figure]:
         ),
         "cpu_per_request": _per_mode_cpu(a),
     }
+    if not a.breakdown.empty:
+        figures["time_breakdown"] = _breakdown(a)
     if a.multi_replica:
         figures["replica_requests"] = _grid(
             a,
@@ -163,6 +165,12 @@ def build_figures(a: Analysis) -> dict[str, Figure]:
             lambda ax, p, m: charts_replicas.plot_replica_connections(a.replicas, ax, p, m),
         )
     return figures
+
+
+def _breakdown(a: Analysis) -> Figure:
+    fig, axes = _figure(a, "Calibration: the floor and what calcbench's client adds", 1, 1)
+    charts.plot_time_breakdown(a.breakdown, axes[0][0])
+    return fig
 
 
 def _per_mode_cpu(a: Analysis) -> Figure:

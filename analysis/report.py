@@ -55,6 +55,8 @@ def _tables(a: Analysis) -> dict[str, pd.DataFrame]:
         "services": a.services,
         "comparison": a.comparison,
     }
+    if not a.breakdown.empty:
+        tables["breakdown"] = a.breakdown
     if a.multi_replica:
         tables |= {"balancing": a.balancing, "balancing_rounds": a.balancing_rounds}
     return tables

@@ -7,7 +7,7 @@ and named in `Run.skipped`, so every summary states what it was built from.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,3 +164,12 @@ def read_phase_json(phase: Phase, filename: str) -> dict[str, Any] | None:
     """A phase's JSON file, or None when it is missing (counted as a problem by load_run)."""
     path = phase.path / filename
     return _read_json(path) if path.is_file() else None
+
+
+def read_run_table(run: Run, filename: str, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV of the run directory itself (not of a phase); empty with `columns` when absent,
+    as in a run made with --no-calibrate or before calcbench calibrated."""
+    path = run.path / filename
+    if not path.is_file():
+        return pd.DataFrame(columns=list(columns))
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
