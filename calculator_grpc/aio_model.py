@@ -21,12 +21,12 @@ from calcbench.telemetry import ServiceMetrics
 from calculator_grpc import wiring
 from calculator_grpc.downstream import DownstreamError, downstream_timeout
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import channel_target, unary_method
+from calculator_grpc.rpc import MalformedRequest, channel_target, read_operands, unary_method
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _START_TIMEOUT = 10.0
 
-Behaviour = Callable[[Operands, Any], Awaitable[Result]]
+Behaviour = Callable[[bytes, Any], Awaitable[Result]]
 
 
 class AioServer:
@@ -66,7 +66,11 @@ class AioServer:
             behaviour = self._percentage(config, metrics)
         else:
             behaviour = _arithmetic(config, metrics)
-        wiring.register(server, config.service, wiring.unary_handler(behaviour))
+        # No request deserializer: the handler reads the bytes (`read_operands` says why).
+        handler = grpc.unary_unary_rpc_method_handler(
+            behaviour, response_serializer=Result.SerializeToString
+        )
+        wiring.register(server, config.service, handler)
         await _add_health(server, config.service)
         wiring.add_reflection(server, config.service)
         port, own_port = wiring.bind(server, config)
@@ -101,14 +105,18 @@ def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
     service, observe = config.service, metrics.observe
     metadata, delay = wiring.replica_metadata(config), config.delay
 
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            request = read_operands(data)
             if delay:  # --delay (a slow replica); 0 costs one test of a local
                 await asyncio.sleep(delay)
             result = compute(service, request.op1, request.op2)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
@@ -132,16 +140,20 @@ def _percentage(
             raise DownstreamError(name, exc.code(), exc.details()) from exc
         return float(response.result)
 
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            request = read_operands(data)
             if delay:  # --delay (a slow replica); 0 costs one test of a local
                 await asyncio.sleep(delay)
             check_operands(request.op1, request.op2)
             product = await call("multiplication", multiply, request, context)
             result = await call("division", divide, Operands(op1=product, op2=100.0), context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))

@@ -21,7 +21,7 @@ from calcbench.telemetry import ServiceMetrics
 from calculator_grpc import wiring
 from calculator_grpc.downstream import DownstreamError, downstream_timeout
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import channel_target, unary_method
+from calculator_grpc.rpc import MalformedRequest, channel_target, read_operands, unary_method
 
 # Arithmetic never blocks, so a few threads keep the core busy and more only fight over the GIL;
 # percentage's threads wait on two downstream round trips, so it needs one per call in flight.
@@ -62,7 +62,11 @@ def start(config: ServiceConfig, metrics: ServiceMetrics) -> SyncServer:
         behaviour = _percentage(config, metrics, started.channels)
     else:
         behaviour = _arithmetic(config, metrics)
-    wiring.register(server, config.service, wiring.unary_handler(behaviour))
+    # No request deserializer: the handler reads the bytes (`read_operands` says why).
+    handler = grpc.unary_unary_rpc_method_handler(
+        behaviour, response_serializer=Result.SerializeToString
+    )
+    wiring.register(server, config.service, handler)
     _add_health(server, config.service)
     wiring.add_reflection(server, config.service)
     try:
@@ -81,7 +85,7 @@ def _add_health(server: Any, service: str) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
 
 
-Behaviour = Callable[[Operands, Any], Result]
+Behaviour = Callable[[bytes, Any], Result]
 
 
 def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
@@ -89,12 +93,16 @@ def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
     metadata = wiring.replica_metadata(config)
     calculate = wiring.delayed(compute, config.delay)
 
-    def handle(request: Operands, context: Any) -> Result:
+    def handle(data: bytes, context: Any) -> Result:
         context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            request = read_operands(data)
             result = calculate(service, request.op1, request.op2)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             context.abort(_INVALID, str(exc))
@@ -123,14 +131,18 @@ def _percentage(config: ServiceConfig, metrics: ServiceMetrics, channels: list[A
         except grpc.RpcError as exc:
             raise DownstreamError(name, exc.code(), exc.details()) from exc
 
-    def handle(request: Operands, context: Any) -> Result:
+    def handle(data: bytes, context: Any) -> Result:
         context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            request = read_operands(data)
             check(request.op1, request.op2)
             product = call("multiplication", multiply, request, context)
             result = call("division", divide, Operands(op1=product, op2=100.0), context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             context.abort(_INVALID, str(exc))
