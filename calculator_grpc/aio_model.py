@@ -120,6 +120,11 @@ def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
+        except asyncio.CancelledError:
+            # The caller's deadline passed during --delay and grpc.aio cancelled us: still a
+            # call, counted as percentage counts it.
+            observe("timeout", perf_counter() - started)
+            raise
         observe("ok", perf_counter() - started)
         return Result(result=result)
 

@@ -184,6 +184,17 @@ def test_no_deadline_is_answered_and_a_past_one_fails_at_the_client(
     assert_still_answers(client)
 
 
+def test_a_deadline_passing_in_the_handler_is_counted_as_a_timeout(
+    serve: StartService, channel: Channel
+) -> None:
+    # --delay: the handler outlives the deadline, which leaves the call time to reach it.
+    replica = serve("addition", delay=0.6)
+    with pytest.raises(grpc.RpcError) as caught:
+        call(channel(replica.port), "addition", 1, 2, timeout=0.3)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert wait_for_counted(replica, {"timeout": 1}) == {"timeout": 1}
+
+
 def test_a_call_that_ends_without_its_message_is_not_counted(
     serve: StartService, channel: Channel, model: str
 ) -> None:
