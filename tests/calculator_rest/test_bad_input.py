@@ -22,7 +22,7 @@ from calcbench.telemetry import OUTCOMES
 from calculator_rest.app import SERVER_MODELS
 from calculator_rest.guard import MAX_BODY_BYTES
 from calculator_rest.server import RestService, start
-from tests.calculator_rest.conftest import scrape, url
+from tests.calculator_rest.conftest import url
 
 VALID = b'{"op1": 6, "op2": 3}'
 JSON_HEADERS = {"content-type": "application/json"}
@@ -207,9 +207,16 @@ def assert_still_answers(replica: RestService, client: httpx.Client) -> None:
 
 
 def counts(replica: RestService) -> dict[str, float]:
-    """calc_requests_total by outcome, as scraped from the metrics port."""
-    samples = scrape(replica.metrics_port)["calc_requests_total"]
-    return {labels["outcome"]: value for labels, value in samples}
+    """calc_requests_total by outcome, from the replica's registry: the fuzz tests read the
+    metrics port, whose connection gauge (a scan of the process's sockets) would cost more
+    here than the request under test."""
+    counter = replica.metrics.registry.restricted_registry(["calc_requests_total"])
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in counter.collect()
+        for sample in family.samples
+        if sample.name == "calc_requests_total"
+    }
 
 
 def added(replica: RestService, before: dict[str, float]) -> dict[str, float]:
