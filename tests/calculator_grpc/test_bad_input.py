@@ -62,9 +62,9 @@ def calls_counted(replica: GrpcService) -> dict[str, float]:
 
 
 def wait_for_counted(replica: GrpcService, expected: dict[str, float]) -> dict[str, float]:
-    """`calls_counted` once it is `expected`, or as it is after 5 s (a handler may still be
+    """`calls_counted` once it is `expected`, or as it is after 10 s (a handler may still be
     finishing when its caller has its answer or has given up)."""
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 10.0
     while (counted := calls_counted(replica)) != expected and time.monotonic() < deadline:
         time.sleep(0.01)
     return counted

@@ -232,9 +232,9 @@ def added(replica: RestService, before: dict[str, float]) -> dict[str, float]:
 def wait_for_added(
     replica: RestService, before: dict[str, float], expected: dict[str, float]
 ) -> dict[str, float]:
-    """`added` once it is `expected`, or as it is after 5 s: the server notices a closed
+    """`added` once it is `expected`, or as it is after 10 s: the server notices a closed
     connection a moment after the client closes it."""
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 10.0
     while (gained := added(replica, before)) != expected and time.monotonic() < deadline:
         time.sleep(0.01)
     return gained
