@@ -4,8 +4,8 @@
 Every call that reaches the calculator method with its message is counted once in
 `calc_requests_total`: bytes that are not an `Operands` as `malformed`, a deadline that passes
 inside the handler as `timeout`. What grpc itself refuses never reaches the method and is not
-counted: unknown methods (UNIMPLEMENTED), messages over its 4 MiB limit (RESOURCE_EXHAUSTED),
-calls whose message never comes.
+counted: unknown methods (UNIMPLEMENTED), a message over 4 MiB or metadata over 16 KiB
+(RESOURCE_EXHAUSTED), calls whose message never comes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import grpc
 import pytest
 
 from calculator_grpc.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calculator_grpc.rpc import METHOD_PATHS, SERVICE_NAMES
+from calculator_grpc.rpc import METHOD_PATHS, SERVICE_NAMES, unary_method
 from calculator_grpc.server import GrpcService
 from calculator_grpc.sync_model import DEFAULT_WORKERS
 from tests.calculator_grpc import raw_h2
@@ -175,6 +175,22 @@ def _varint(value: int) -> bytes:
     return bytes((*out, value))
 
 
+def test_metadata_over_16_kib_is_resource_exhausted_and_not_counted(
+    serve: StartService, channel: Channel
+) -> None:
+    # REST's long-header case: grpc core has a hard limit where httptools has none.
+    replica = serve("addition")
+    client = channel(replica.port)
+    with pytest.raises(grpc.RpcError) as caught:
+        unary_method(client, "addition")(
+            Operands(op1=6, op2=3), metadata=(("x-padding", "p" * (1 << 20)),), timeout=10
+        )
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "metadata size exceeds hard limit" in caught.value.details()
+    assert calls_counted(replica) == {}
+    assert_still_answers(client)
+
+
 def test_no_deadline_is_answered_and_a_past_one_fails_at_the_client(
     serve: StartService, channel: Channel
 ) -> None:
@@ -192,9 +208,9 @@ def test_a_deadline_passing_in_the_handler_is_counted_as_a_timeout(
     serve: StartService, channel: Channel
 ) -> None:
     # --delay: the handler outlives the deadline, which leaves the call time to reach it.
-    replica = serve("addition", delay=0.5)
+    replica = serve("addition", delay=0.4)
     with pytest.raises(grpc.RpcError) as caught:
-        call(channel(replica.port), "addition", 1, 2, timeout=0.25)
+        call(channel(replica.port), "addition", 1, 2, timeout=0.2)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert wait_for_counted(replica, {"timeout": 1}) == {"timeout": 1}
 

@@ -23,7 +23,7 @@ from tests.calculator_grpc.conftest import StartService, call, scrape
 
 Channel = Callable[..., Any]
 FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),  # bounded runs, judged by their asserts

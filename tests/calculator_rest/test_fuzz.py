@@ -31,7 +31,7 @@ from calculator_rest.server import RestService
 from tests.calculator_rest.conftest import StartService, scrape, url
 
 FUZZ = settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),  # bounded runs, judged by their asserts
