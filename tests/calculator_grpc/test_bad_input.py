@@ -183,7 +183,7 @@ def test_metadata_over_16_kib_is_resource_exhausted_and_not_counted(
     client = channel(replica.port)
     with pytest.raises(grpc.RpcError) as caught:
         unary_method(client, "addition")(
-            Operands(op1=6, op2=3), metadata=(("x-padding", "p" * (1 << 20)),), timeout=10
+            Operands(op1=6, op2=3), metadata=(("x-padding", "p" * (1 << 16)),), timeout=10
         )
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "metadata size exceeds hard limit" in caught.value.details()
