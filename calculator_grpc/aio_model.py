@@ -17,7 +17,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from calcbench.core.arithmetic import InvalidArgument
 from calcbench.core.calculation import Calculate, SyncCalculate, calculation, sync_calculation
-from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Result
+from calcbench.core.rpc import MalformedRequest, read_operands
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
 from calcbench.core.vocabulary import Service
@@ -27,7 +28,7 @@ from calculator_grpc.downstream import AioDownstream, DownstreamError
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
 _START_TIMEOUT = 10.0
 
-Behaviour = Callable[[Operands, Any], Awaitable[Result]]
+Behaviour = Callable[[bytes, Any], Awaitable[Result]]
 
 
 class AioServer:
@@ -64,7 +65,7 @@ class AioServer:
     ) -> tuple[Any, int, int | None]:
         server = grpc.aio.server(options=wiring.server_options(config))
         wiring.register(
-            server, config.service, wiring.unary_handler(self._handler(config, metrics))
+            server, config.service, wiring.bytes_handler(self._handler(config, metrics))
         )
         await _add_health(server, config.service)
         wiring.add_reflection(server, config.service)
@@ -103,12 +104,16 @@ def _immediate(calculate: SyncCalculate, metrics: ServiceMetrics, metadata: Any)
     called, not awaited, which saves creating and running a coroutine per call."""
     observe = metrics.observe
 
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
+            request = read_operands(data)
             result = calculate(request.op1, request.op2, context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
@@ -122,11 +127,15 @@ def _awaiting(calculate: Calculate, metrics: ServiceMetrics, metadata: Any) -> B
     """The handler of a calculation that waits: on `--delay`, on percentage's downstreams."""
     observe = metrics.observe
 
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         started = perf_counter()
         try:
+            request = read_operands(data)
             result = await calculate(request.op1, request.op2, context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))

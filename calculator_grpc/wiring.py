@@ -72,11 +72,21 @@ def register(server: Any, service: str, handler: grpc.RpcMethodHandler) -> None:
 
 
 def unary_handler(behaviour: Any) -> grpc.RpcMethodHandler:
-    """A unary-unary method handler reading `Operands` and writing `Result`."""
+    """A unary-unary method handler reading `Operands` and writing `Result` (for stand-in
+    servers in tests; the services read their own bytes, see `bytes_handler`)."""
     return grpc.unary_unary_rpc_method_handler(
         behaviour,
         request_deserializer=Operands.FromString,
         response_serializer=Result.SerializeToString,
+    )
+
+
+def bytes_handler(behaviour: Any) -> grpc.RpcMethodHandler:
+    """A unary-unary method handler given the request's bytes, writing `Result`: the services
+    decode with `read_operands` inside their timer and answer bytes that are not an `Operands`
+    precisely (INVALID_ARGUMENT, counted malformed) instead of grpcio's INTERNAL/UNKNOWN."""
+    return grpc.unary_unary_rpc_method_handler(
+        behaviour, response_serializer=Result.SerializeToString
     )
 
 

@@ -105,6 +105,7 @@ def _responses(service: str) -> dict[int | str, dict[str, Any]]:
         200: {"model": Result, "description": "The result"},
         400: {"model": ErrorDetail, "description": "Invalid argument (e.g. division by zero)"},
         413: {"model": ErrorDetail, "description": "Body over 64 KiB"},
+        415: {"model": ErrorDetail, "description": "Content-Type declared and not JSON"},
         422: {"model": ErrorDetail, "description": "Body is not {op1: number, op2: number}"},
     }
     if service == Service.PERCENTAGE:
