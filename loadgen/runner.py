@@ -20,6 +20,7 @@ from typing import Final
 from calcbench.endpoints import Endpoints
 from loadgen.collector import TIMESERIES_COLUMNS, Collector, Progress
 from loadgen.connections import ConnectionSampler
+from loadgen.eventloop import new_event_loop
 from loadgen.meta import utc_now
 from loadgen.percentiles import prepare
 from loadgen.processes import WorkerPool
@@ -28,7 +29,7 @@ from loadgen.results import CONNECTION_COLUMNS
 from loadgen.rundir import CONNECTIONS, TIMESERIES, CsvAppender
 from loadgen.settings import LoadSettings
 from loadgen.target import all_addresses
-from loadgen.worker import WorkerResult, new_event_loop, run_worker
+from loadgen.worker import WorkerResult, run_worker
 
 #: Between the start decision and request 0: room for the workers to see the start signal.
 START_DELAY: Final = 0.05
