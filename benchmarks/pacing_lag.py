@@ -1,0 +1,160 @@
+"""How late open-loop requests leave (schedule lag), per event loop, against a real stack.
+
+    python benchmarks/pacing_lag.py [--protocols rest grpc] [--rates 250 2000]
+                                    [--loops asyncio loadgen] [--duration 10] [--repeat 1]
+
+For each protocol: `calcbench serve <protocol> --base-port 0` (the five services, one replica
+each, unpinned: the generator shares the machine's cores with them, as in `make demo`); then,
+for each rate and event loop, one `calcbench load` run (one worker, all five operations) in a
+child process whose worker runs on that loop. Runs alternate between loops, so that a noisy
+neighbour weighs on each the same. Reported from each run.json: schedule lag p50/p99/max (ms)
+and the generator's CPU microseconds per request (its whole process: loop, sampler, collector).
+
+Loops: `asyncio` (the stock epoll loop: millisecond timeouts, 50 us timer slack), `select`
+(`selectors.SelectSelector`), `select+slack` (the same, 1 ns timer slack), `epoll-us`
+(`MicrosecondEpollSelector`, default slack), `loadgen` (`loadgen.eventloop.new_event_loop`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from calcbench.endpoints import Endpoints
+from loadgen import eventloop
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop,
+    "select": lambda: asyncio.SelectorEventLoop(selectors.SelectSelector()),
+    "select+slack": lambda: eventloop.OnTimeEventLoop(selectors.SelectSelector()),
+    "epoll-us": lambda: asyncio.SelectorEventLoop(eventloop.MicrosecondEpollSelector()),
+    "loadgen": eventloop.new_event_loop,
+}
+SERVE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Row:
+    protocol: str
+    rate: float
+    loop: str
+    p50: float
+    p99: float
+    maximum: float
+    cpu_us: float
+
+
+@contextmanager
+def stack(protocol: str, work: Path) -> Iterator[Path]:
+    """`calcbench serve` in its own session; yields its endpoints file, stops it on exit."""
+    endpoints = work / f"{protocol}-endpoints.json"
+    command = [sys.executable, "-m", "calcbench.cli", "serve", protocol, "--base-port", "0"]
+    server = subprocess.Popen(
+        [*command, "--endpoints-file", str(endpoints)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(server, endpoints)
+        yield endpoints
+    finally:
+        stop(server)
+
+
+def wait_healthy(server: subprocess.Popen[bytes], endpoints: Path) -> None:
+    """Until `serve` has written the whole endpoints file (it does once the stack is healthy)."""
+    deadline = time.monotonic() + SERVE_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"calcbench serve exited with {server.returncode}")
+        try:
+            Endpoints.load(endpoints)
+            return
+        except ValueError:  # not written yet, or half-written
+            time.sleep(0.2)
+    raise RuntimeError(f"calcbench serve not healthy after {SERVE_SECONDS:g} s")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (serve stops its replicas), then SIGKILL to the whole session if it hangs."""
+    if server.poll() is None:
+        server.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=15)
+    with suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # replicas left behind, if any
+    server.wait()
+
+
+def load(protocol: str, endpoints: Path, rate: float, loop: str, args: argparse.Namespace) -> Row:
+    """One `calcbench load` run on `loop`, in a child process (this script with --child)."""
+    out = Path(args.work) / f"{protocol}-{rate:g}-{loop}-{time.monotonic_ns()}"
+    flags = ["--protocol", protocol, "--endpoints-file", str(endpoints), "--rate", f"{rate:g}"]
+    flags += ["--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}"]
+    command = [sys.executable, __file__, "--child", loop, "load", *flags, "--out", str(out)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=args.duration + 120)
+    generator = json.loads((out / "run.json").read_text())["generator"]
+    lag = generator["lag_ms"]
+    cpu = generator["cpu_us_per_request"]
+    return Row(protocol, rate, loop, lag["p50"], lag["p99"], lag["max"], cpu)
+
+
+def child(loop: str, argv: list[str]) -> None:
+    """`calcbench <argv>` with the load generator's worker on `loop`."""
+    from calcbench.cli import app
+    from loadgen import runner
+
+    # The one worker (--workers 1) runs in this process, on the loop the runner creates.
+    runner.new_event_loop = LOOPS[loop]  # type: ignore[attr-defined]
+    sys.argv = ["calcbench", *argv]
+    app()
+
+
+def measure(args: argparse.Namespace) -> Iterator[Row]:
+    for protocol in args.protocols:
+        with stack(protocol, Path(args.work)) as endpoints:
+            for rate in args.rates:
+                for _ in range(args.repeat):
+                    for loop in args.loops:
+                        yield load(protocol, endpoints, rate, loop, args)
+
+
+def print_rows(rows: Iterator[Row]) -> None:
+    header = f"{'protocol':<8} {'rate':>6} {'loop':<13} {'p50 ms':>7} {'p99 ms':>7}"
+    print(f"{header} {'max ms':>7} {'cpu us/req':>10}", flush=True)
+    for r in rows:
+        figures = f"{r.p50:>7.3f} {r.p99:>7.3f} {r.maximum:>7.3f} {r.cpu_us:>10.1f}"
+        print(f"{r.protocol:<8} {r.rate:>6g} {r.loop:<13} {figures}", flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--protocols", nargs="+", default=["rest", "grpc"])
+    parser.add_argument("--rates", nargs="+", type=float, default=[250.0, 2000.0])
+    parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=["asyncio", "loadgen"])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per protocol, rate and loop")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        args.work = work
+        print_rows(measure(args))
+
+
+if __name__ == "__main__":
+    main()
