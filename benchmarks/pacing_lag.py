@@ -8,7 +8,10 @@ each, unpinned: the generator shares the machine's cores with them, as in `make 
 for each rate and event loop, one `calcbench load` run (one worker, all five operations) in a
 child process whose worker runs on that loop. Runs alternate between loops, so that a noisy
 neighbour weighs on each the same. Reported from each run.json: schedule lag p50/p99/max (ms)
-and the generator's CPU microseconds per request (its whole process: loop, sampler, collector).
+and the generator's CPU microseconds per request (its whole process: loop, sampler, collector);
+then `others %`: the CPU that processes outside this benchmark (not the stack, not the
+generator) or the hypervisor (steal) took during the run, in % of all cores. Above a few %,
+the run measured the neighbours as much as the loop: repeat it (`--repeat`), read quiet runs.
 
 Loops: `asyncio` (the stock epoll loop: millisecond timeouts, 50 us timer slack), `select`
 (`selectors.SelectSelector`), `select+slack` (the same, 1 ns timer slack), `epoll-us`
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import selectors
 import signal
 import subprocess
@@ -31,6 +35,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from calcbench.endpoints import Endpoints
 from loadgen import eventloop
@@ -54,11 +60,12 @@ class Row:
     p99: float
     maximum: float
     cpu_us: float
+    others: float
 
 
 @contextmanager
-def stack(protocol: str, work: Path) -> Iterator[Path]:
-    """`calcbench serve` in its own session; yields its endpoints file, stops it on exit."""
+def stack(protocol: str, work: Path) -> Iterator[tuple[int, Path]]:
+    """`calcbench serve` in its own session; yields its pid and endpoints file, stops it on exit."""
     endpoints = work / f"{protocol}-endpoints.json"
     command = [sys.executable, "-m", "calcbench.cli", "serve", protocol, "--base-port", "0"]
     server = subprocess.Popen(
@@ -68,7 +75,7 @@ def stack(protocol: str, work: Path) -> Iterator[Path]:
     )
     try:
         wait_healthy(server, endpoints)
-        yield endpoints
+        yield server.pid, endpoints
     finally:
         stop(server)
 
@@ -98,17 +105,52 @@ def stop(server: subprocess.Popen[bytes]) -> None:
     server.wait()
 
 
-def load(protocol: str, endpoints: Path, rate: float, loop: str, args: argparse.Namespace) -> Row:
+def load(
+    protocol: str, stack_pid: int, endpoints: Path, rate: float, loop: str, args: argparse.Namespace
+) -> Row:
     """One `calcbench load` run on `loop`, in a child process (this script with --child)."""
     out = Path(args.work) / f"{protocol}-{rate:g}-{loop}-{time.monotonic_ns()}"
     flags = ["--protocol", protocol, "--endpoints-file", str(endpoints), "--rate", f"{rate:g}"]
     flags += ["--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}"]
     command = [sys.executable, __file__, "--child", loop, "load", *flags, "--out", str(out)]
+    before = cpu_snapshot(stack_pid)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=args.duration + 120)
+    others = others_percent(before, cpu_snapshot(stack_pid))
     generator = json.loads((out / "run.json").read_text())["generator"]
     lag = generator["lag_ms"]
     cpu = generator["cpu_us_per_request"]
-    return Row(protocol, rate, loop, lag["p50"], lag["p99"], lag["max"], cpu)
+    return Row(protocol, rate, loop, lag["p50"], lag["p99"], lag["max"], cpu, others)
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    wall: float
+    busy: float  # all cores: every process, and what the hypervisor took (steal)
+    ours: float  # the stack's processes and this script's finished children (the generator)
+
+
+def cpu_snapshot(stack_pid: int) -> CpuSnapshot:
+    times = psutil.cpu_times()
+    # guest time is counted in user time already; steal is a core taken by the hypervisor.
+    busy = times.user + times.nice + times.system + times.irq + times.softirq + times.steal
+    stack = [psutil.Process(stack_pid), *psutil.Process(stack_pid).children(recursive=True)]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = sum(_cpu(p) for p in stack) + children.ru_utime + children.ru_stime
+    return CpuSnapshot(time.monotonic(), busy, ours)
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def others_percent(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """CPU used by processes outside this benchmark between two snapshots, % of all cores."""
+    foreign = (after.busy - before.busy) - (after.ours - before.ours)
+    return max(foreign, 0.0) * 100 / ((after.wall - before.wall) * (psutil.cpu_count() or 1))
 
 
 def child(loop: str, argv: list[str]) -> None:
@@ -124,18 +166,20 @@ def child(loop: str, argv: list[str]) -> None:
 
 def measure(args: argparse.Namespace) -> Iterator[Row]:
     for protocol in args.protocols:
-        with stack(protocol, Path(args.work)) as endpoints:
+        with stack(protocol, Path(args.work)) as (pid, endpoints):
             for rate in args.rates:
                 for _ in range(args.repeat):
                     for loop in args.loops:
-                        yield load(protocol, endpoints, rate, loop, args)
+                        yield load(protocol, pid, endpoints, rate, loop, args)
 
 
 def print_rows(rows: Iterator[Row]) -> None:
     header = f"{'protocol':<8} {'rate':>6} {'loop':<13} {'p50 ms':>7} {'p99 ms':>7}"
-    print(f"{header} {'max ms':>7} {'cpu us/req':>10}", flush=True)
+    print(f"{header} {'max ms':>7} {'cpu us/req':>10} {'others %':>8}", flush=True)
     for r in rows:
-        figures = f"{r.p50:>7.3f} {r.p99:>7.3f} {r.maximum:>7.3f} {r.cpu_us:>10.1f}"
+        figures = (
+            f"{r.p50:>7.3f} {r.p99:>7.3f} {r.maximum:>7.3f} {r.cpu_us:>10.1f} {r.others:>8.1f}"
+        )
         print(f"{r.protocol:<8} {r.rate:>6g} {r.loop:<13} {figures}", flush=True)
 
 
