@@ -10,9 +10,10 @@ stock asyncio on Linux wake late:
   epoll, at one more system call per wait. (`selectors.PollSelector` waits in milliseconds
   too; `selectors.SelectSelector` is as precise but refuses descriptors above 1023 and copies
   every registered descriptor on every wait.)
-* the kernel may delay a sleeping thread's wake-up by its timer slack (50 us by default) to
-  batch wake-ups. `OnTimeEventLoop` sets the slack of the thread running it to 1 ns while it
-  runs (Linux; elsewhere nothing changes).
+* the kernel may delay a timed wake-up by the thread's timer slack (50 us by default), and a
+  woken thread may wait for a busy core until the running thread's time slice ends (the
+  services share the cores). `OnTimeEventLoop` gives the thread running it 1 ns of slack and
+  the shortest slice while it runs (`loadgen.wakeups`).
 
 Not uvloop: its millisecond timers fire up to 1 ms early and the pacing loop then spins (a
 no-op target at 2,000 requests/s cost 490 us of CPU per request under uvloop, 90 us under
@@ -22,34 +23,11 @@ asyncio).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import select
 import selectors
 import sys
-from typing import Final
 
-#: prctl(2) options (linux/prctl.h).
-PR_SET_TIMERSLACK: Final = 29
-PR_GET_TIMERSLACK: Final = 30
-#: 0 would mean "the thread's default slack" to PR_SET_TIMERSLACK; 1 ns is the least slack.
-TIMER_SLACK_NS: Final = 1
-
-_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-
-
-def timer_slack() -> int | None:
-    """The calling thread's timer slack in nanoseconds; None where it cannot be read."""
-    if _LIBC is None:
-        return None
-    slack = int(_LIBC.prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0))
-    return slack if slack >= 0 else None
-
-
-def set_timer_slack(nanoseconds: int) -> bool:
-    """Set the calling thread's timer slack (threads it starts keep the process default)."""
-    if _LIBC is None:
-        return False
-    return int(_LIBC.prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0)) == 0
+from loadgen.wakeups import prompt_wakeups
 
 
 class MicrosecondEpollSelector(selectors.EpollSelector):
@@ -63,16 +41,11 @@ class MicrosecondEpollSelector(selectors.EpollSelector):
 
 
 class OnTimeEventLoop(asyncio.SelectorEventLoop):
-    """A selector event loop whose thread runs with 1 ns timer slack while the loop runs."""
+    """A selector event loop whose thread wakes promptly (`prompt_wakeups`) while it runs."""
 
     def run_forever(self) -> None:
-        previous = timer_slack()
-        set_timer_slack(TIMER_SLACK_NS)
-        try:
+        with prompt_wakeups():
             super().run_forever()
-        finally:
-            if previous is not None:
-                set_timer_slack(previous)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
