@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import gc
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +76,12 @@ async def run_worker(
     target = make_target(settings, endpoints)
     try:
         await target.connect()
-        t0 = await wait_start()
-        recorder = Recorder(settings.warmup, settings.duration, emit)
-        pacer = Pacer(target, recorder, settings, t0, should_stop)
-        mine = requests(settings, worker, settings.workers)
-        stop_offset = await pacer.run(mine, callers_of(settings, worker))
+        with frozen_heap():
+            t0 = await wait_start()
+            recorder = Recorder(settings.warmup, settings.duration, emit)
+            pacer = Pacer(target, recorder, settings, t0, should_stop)
+            mine = requests(settings, worker, settings.workers)
+            stop_offset = await pacer.run(mine, callers_of(settings, worker))
     finally:
         await target.close()
     return WorkerResult(
@@ -90,6 +93,22 @@ async def run_worker(
         stop_offset,
         pacer.stopped,
     )
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Objects alive when the block starts are left out of garbage collections until it ends.
+
+    A full collection walks every tracked object (~60,000 once grpc, aiohttp and numpy are
+    imported): 12-16 ms with the loop stopped, which sent some 30 requests late at a time at
+    2,000 requests/s. Collected first, so no garbage is kept for the block's duration.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _usage(marks: list[tuple[float, float]]) -> WorkerUsage:
