@@ -1,21 +1,24 @@
-"""How late open-loop requests leave (schedule lag), per event loop, against a real stack.
+"""How late open-loop requests leave (schedule lag), per generator variant, on a real stack.
 
     python benchmarks/pacing_lag.py [--protocols rest grpc] [--rates 250 2000]
-                                    [--loops asyncio loadgen] [--duration 10] [--repeat 1]
+                                    [--variants asyncio loadgen] [--duration 10] [--repeat 1]
 
 For each protocol: `calcbench serve <protocol> --base-port 0` (the five services, one replica
 each, unpinned: the generator shares the machine's cores with them, as in `make demo`); then,
-for each rate and event loop, one `calcbench load` run (one worker, all five operations) in a
-child process whose worker runs on that loop. Runs alternate between loops, so that a noisy
+for each rate and variant, one `calcbench load` run (one worker, all five operations) in a
+child process whose worker runs that variant. Runs alternate between variants, so that a noisy
 neighbour weighs on each the same. Reported from each run.json: schedule lag p50/p99/max (ms)
 and the generator's CPU microseconds per request (its whole process: loop, sampler, collector);
 then `others %`: the CPU that processes outside this benchmark (not the stack, not the
 generator) or the hypervisor (steal) took during the run, in % of all cores. Above a few %,
-the run measured the neighbours as much as the loop: repeat it (`--repeat`), read quiet runs.
+the run measured the neighbours as much as the generator: repeat it (`--repeat`), read quiet runs.
 
-Loops: `asyncio` (the stock epoll loop: millisecond timeouts, 50 us timer slack), `select`
-(`selectors.SelectSelector`), `select+slack` (the same, 1 ns timer slack), `epoll-us`
-(`MicrosecondEpollSelector`, default slack), `loadgen` (`loadgen.eventloop.new_event_loop`).
+Variants: `asyncio` (the generator before this benchmark: the stock epoll loop, millisecond
+timeouts, 50 us timer slack, garbage collections during the run); loops alone, the heap not
+frozen: `select` (`selectors.SelectSelector`), `epoll-us` (`MicrosecondEpollSelector`), each
+also `+slack` (1 ns timer slack), `loadgen-gc` (`loadgen.eventloop.new_event_loop`: epoll-us,
+1 ns slack and the shortest time slice); and `loadgen`, as shipped: that loop and the heap
+frozen while sending (`loadgen.worker.frozen_heap`).
 """
 
 from __future__ import annotations
@@ -32,21 +35,38 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from calcbench.endpoints import Endpoints
-from loadgen import eventloop
+from loadgen import eventloop, wakeups
 
-LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
-    "asyncio": asyncio.new_event_loop,
-    "select": lambda: asyncio.SelectorEventLoop(selectors.SelectSelector()),
-    "select+slack": lambda: eventloop.OnTimeEventLoop(selectors.SelectSelector()),
-    "epoll-us": lambda: asyncio.SelectorEventLoop(eventloop.MicrosecondEpollSelector()),
-    "loadgen": eventloop.new_event_loop,
+
+class SlackOnlyLoop(asyncio.SelectorEventLoop):
+    """1 ns timer slack for the thread running it, the default time slice (this process only)."""
+
+    def run_forever(self) -> None:
+        wakeups.set_timer_slack(wakeups.TIMER_SLACK_NS)
+        super().run_forever()
+
+
+@dataclass(frozen=True)
+class Variant:
+    new_loop: Callable[[], asyncio.AbstractEventLoop]
+    frozen_heap: bool = False
+
+
+VARIANTS: dict[str, Variant] = {
+    "asyncio": Variant(asyncio.new_event_loop),
+    "select": Variant(lambda: asyncio.SelectorEventLoop(selectors.SelectSelector())),
+    "select+slack": Variant(lambda: SlackOnlyLoop(selectors.SelectSelector())),
+    "epoll-us": Variant(lambda: asyncio.SelectorEventLoop(eventloop.MicrosecondEpollSelector())),
+    "epoll-us+slack": Variant(lambda: SlackOnlyLoop(eventloop.MicrosecondEpollSelector())),
+    "loadgen-gc": Variant(eventloop.new_event_loop),
+    "loadgen": Variant(eventloop.new_event_loop, frozen_heap=True),
 }
 SERVE_SECONDS = 60.0
 
@@ -55,7 +75,7 @@ SERVE_SECONDS = 60.0
 class Row:
     protocol: str
     rate: float
-    loop: str
+    variant: str
     p50: float
     p99: float
     maximum: float
@@ -106,20 +126,25 @@ def stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def load(
-    protocol: str, stack_pid: int, endpoints: Path, rate: float, loop: str, args: argparse.Namespace
+    protocol: str,
+    stack_pid: int,
+    endpoints: Path,
+    rate: float,
+    variant: str,
+    args: argparse.Namespace,
 ) -> Row:
-    """One `calcbench load` run on `loop`, in a child process (this script with --child)."""
-    out = Path(args.work) / f"{protocol}-{rate:g}-{loop}-{time.monotonic_ns()}"
+    """One `calcbench load` run of `variant`, in a child process (this script with --child)."""
+    out = Path(args.work) / f"{protocol}-{rate:g}-{variant}-{time.monotonic_ns()}"
     flags = ["--protocol", protocol, "--endpoints-file", str(endpoints), "--rate", f"{rate:g}"]
     flags += ["--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}"]
-    command = [sys.executable, __file__, "--child", loop, "load", *flags, "--out", str(out)]
+    command = [sys.executable, __file__, "--child", variant, "load", *flags, "--out", str(out)]
     before = cpu_snapshot(stack_pid)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=args.duration + 120)
     others = others_percent(before, cpu_snapshot(stack_pid))
     generator = json.loads((out / "run.json").read_text())["generator"]
     lag = generator["lag_ms"]
     cpu = generator["cpu_us_per_request"]
-    return Row(protocol, rate, loop, lag["p50"], lag["p99"], lag["max"], cpu, others)
+    return Row(protocol, rate, variant, lag["p50"], lag["p99"], lag["max"], cpu, others)
 
 
 @dataclass(frozen=True)
@@ -153,13 +178,16 @@ def others_percent(before: CpuSnapshot, after: CpuSnapshot) -> float:
     return max(foreign, 0.0) * 100 / ((after.wall - before.wall) * (psutil.cpu_count() or 1))
 
 
-def child(loop: str, argv: list[str]) -> None:
-    """`calcbench <argv>` with the load generator's worker on `loop`."""
+def child(name: str, argv: list[str]) -> None:
+    """`calcbench <argv>` with the load generator's worker as in variant `name`."""
     from calcbench.cli import app
-    from loadgen import runner
+    from loadgen import runner, worker
 
+    variant = VARIANTS[name]
     # The one worker (--workers 1) runs in this process, on the loop the runner creates.
-    runner.new_event_loop = LOOPS[loop]  # type: ignore[attr-defined]
+    runner.new_event_loop = variant.new_loop  # type: ignore[attr-defined]
+    if not variant.frozen_heap:
+        worker.frozen_heap = nullcontext  # type: ignore[assignment]
     sys.argv = ["calcbench", *argv]
     app()
 
@@ -169,18 +197,18 @@ def measure(args: argparse.Namespace) -> Iterator[Row]:
         with stack(protocol, Path(args.work)) as (pid, endpoints):
             for rate in args.rates:
                 for _ in range(args.repeat):
-                    for loop in args.loops:
-                        yield load(protocol, pid, endpoints, rate, loop, args)
+                    for variant in args.variants:
+                        yield load(protocol, pid, endpoints, rate, variant, args)
 
 
 def print_rows(rows: Iterator[Row]) -> None:
-    header = f"{'protocol':<8} {'rate':>6} {'loop':<13} {'p50 ms':>7} {'p99 ms':>7}"
+    header = f"{'protocol':<8} {'rate':>6} {'variant':<14} {'p50 ms':>7} {'p99 ms':>7}"
     print(f"{header} {'max ms':>7} {'cpu us/req':>10} {'others %':>8}", flush=True)
     for r in rows:
         figures = (
             f"{r.p50:>7.3f} {r.p99:>7.3f} {r.maximum:>7.3f} {r.cpu_us:>10.1f} {r.others:>8.1f}"
         )
-        print(f"{r.protocol:<8} {r.rate:>6g} {r.loop:<13} {figures}", flush=True)
+        print(f"{r.protocol:<8} {r.rate:>6g} {r.variant:<14} {figures}", flush=True)
 
 
 def main() -> None:
@@ -190,10 +218,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--protocols", nargs="+", default=["rest", "grpc"])
     parser.add_argument("--rates", nargs="+", type=float, default=[250.0, 2000.0])
-    parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=["asyncio", "loadgen"])
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=["asyncio", "loadgen"]
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per protocol, rate and loop")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per protocol, rate and variant")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         args.work = work
