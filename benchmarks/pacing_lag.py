@@ -11,7 +11,8 @@ neighbour weighs on each the same. Reported from each run.json: schedule lag p50
 and the generator's CPU microseconds per request (its whole process: loop, sampler, collector);
 then `others %`: the CPU that processes outside this benchmark (not the stack, not the
 generator) or the hypervisor (steal) took during the run, in % of all cores. Above a few %,
-the run measured the neighbours as much as the generator: repeat it (`--repeat`), read quiet runs.
+the run measured the neighbours as much as the generator: repeat it (`--repeat`), read quiet
+runs, or let each run wait for a quiet machine (`--quiet 5`).
 
 Variants: `asyncio` (the generator before this benchmark: the stock epoll loop, millisecond
 timeouts, 50 us timer slack, garbage collections during the run); loops alone, the heap not
@@ -69,6 +70,7 @@ VARIANTS: dict[str, Variant] = {
     "loadgen": Variant(eventloop.new_event_loop, frozen_heap=True),
 }
 SERVE_SECONDS = 60.0
+QUIET_SAMPLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ def load(
     flags = ["--protocol", protocol, "--endpoints-file", str(endpoints), "--rate", f"{rate:g}"]
     flags += ["--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}"]
     command = [sys.executable, __file__, "--child", variant, "load", *flags, "--out", str(out)]
+    if args.quiet is not None:
+        wait_quiet(stack_pid, args.quiet, args.quiet_wait)
     before = cpu_snapshot(stack_pid)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=args.duration + 120)
     others = others_percent(before, cpu_snapshot(stack_pid))
@@ -170,6 +174,17 @@ def _cpu(process: psutil.Process) -> float:
     except psutil.NoSuchProcess:
         return 0.0
     return float(times.user + times.system)
+
+
+def wait_quiet(stack_pid: int, percent: float, seconds: float) -> None:
+    """Until other processes use less than `percent` of the cores for a few seconds (at most
+    `seconds`; then the run goes ahead, its `others %` telling how busy it was)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        before = cpu_snapshot(stack_pid)
+        time.sleep(QUIET_SAMPLE_SECONDS)
+        if others_percent(before, cpu_snapshot(stack_pid)) < percent:
+            return
 
 
 def others_percent(before: CpuSnapshot, after: CpuSnapshot) -> float:
@@ -224,7 +239,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=1, help="runs per protocol, rate and variant")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        metavar="PERCENT",
+        help="before each run, wait until other processes use less CPU than this (%% of cores)",
+    )
+    parser.add_argument("--quiet-wait", type=float, default=600.0, help="longest wait (s)")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the stack and the running generator are stopped.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     with tempfile.TemporaryDirectory() as work:
         args.work = work
         print_rows(measure(args))
