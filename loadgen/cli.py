@@ -19,12 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from calcbench.core.console import console, fail
+from calcbench.core.rundir import SUMMARY
 from loadgen.addressing import resolve_endpoints
 from loadgen.collector import Progress
 from loadgen.options import load_options, settings_from_options
 from loadgen.progress import progress_line
 from loadgen.report import LoadResult
-from loadgen.rundir import SUMMARY
 from loadgen.runner import run_load
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from calcbench.core.rundir import SUMMARY as SUMMARY  # for loadgen.cli, until it imports core
 from calcbench.core.rundir import cell
 
 Row = list[object]

@@ -22,13 +22,14 @@ from calcbench.core.environment import utc_now
 from calcbench.core.rundir import CONNECTION_COLUMNS, CONNECTIONS, TIMESERIES, TIMESERIES_COLUMNS
 from loadgen.collector import Collector, Progress
 from loadgen.connections import ConnectionSampler
+from loadgen.eventloop import new_event_loop
 from loadgen.percentiles import prepare
 from loadgen.processes import WorkerPool
 from loadgen.report import LoadResult, ReportInput, write_results
 from loadgen.rundir import CsvAppender
 from loadgen.settings import LoadSettings
 from loadgen.targets import all_addresses
-from loadgen.worker import WorkerResult, new_event_loop, run_worker
+from loadgen.worker import WorkerResult, run_worker
 
 #: Between the start decision and request 0: room for the workers to see the start signal.
 START_DELAY: Final = 0.05
