@@ -19,9 +19,9 @@ from typing import Final
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, format_address, parse_address
 from calcbench.core.rundir import WIRE_COLUMNS
 from calcbench.core.vocabulary import Service
+from calcbench.orchestration.calibration import one_in_flight
 from loadgen import run_load
 from loadgen.rundir import write_csv
-from loadgen.settings import LoadSettings
 
 _CHUNK: Final = 65536
 Relay = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -113,15 +113,8 @@ def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float
                   ) -> WireBytes:  # fmt: skip
     """Closed loop, one call in flight, to `addition` through the relay: bytes per request."""
     address = endpoints.services[Service.ADDITION].address
-    settings = LoadSettings(
-        protocol=protocol,
-        mix=((Service.ADDITION, 1.0),),
-        rate=None,
-        concurrency=1,
-        duration=seconds,
-        warmup=0.0,
-        timeout=10.0,
-    )
+    # No warm-up: every byte the relay counts belongs to a counted request.
+    settings = one_in_flight(protocol, seconds, warmup=0.0)
     with counting_relay(address) as (relay, count):
         through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)})
         result = run_load(settings, through, out)
