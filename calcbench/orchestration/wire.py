@@ -75,6 +75,15 @@ def _handler(target: tuple[str, int], count: Counts) -> Relay:
     return relay
 
 
+async def _shut(server: asyncio.Server) -> None:
+    """Stop accepting, then end the pipes still open, before their loop closes."""
+    server.close()
+    pipes = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pipes:
+        task.cancel()
+    await asyncio.gather(*pipes, return_exceptions=True)
+
+
 @contextmanager
 def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     """A relay to `target` on 127.0.0.1 (any free port), in its own thread; its address and
@@ -98,7 +107,7 @@ def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     try:
         yield format_address("127.0.0.1", port), count
     finally:
-        holder["server"].close()
+        asyncio.run_coroutine_threadsafe(_shut(holder["server"]), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
