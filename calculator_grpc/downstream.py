@@ -14,7 +14,8 @@ from typing import Any, Final
 import grpc
 
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
-from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.rpc import open_channel, unary_method
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import DOWNSTREAMS
 
 # time_remaining() of a call without a deadline is huge (gRPC's infinite future); above this
@@ -63,8 +64,8 @@ def downstream_timeout(remaining: float | None) -> float | None:
 class SyncDownstream:
     """Blocking calls to multiplication and division (the `sync` model's handler threads)."""
 
-    def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels = {d: _channel(grpc.insecure_channel, addresses[d]) for d in DOWNSTREAMS}
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        self._channels = {d: open_channel(grpc, addresses[d], tls) for d in DOWNSTREAMS}
         self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
 
     def call(self, service: str, op1: float, op2: float, context: Any) -> float:
@@ -84,8 +85,8 @@ class SyncDownstream:
 class AioDownstream:
     """`SyncDownstream` over `grpc.aio` channels; make it on the loop that will call it."""
 
-    def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels = {d: _channel(grpc.aio.insecure_channel, addresses[d]) for d in DOWNSTREAMS}
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        self._channels = {d: open_channel(grpc.aio, addresses[d], tls) for d in DOWNSTREAMS}
         self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
 
     async def call(self, service: str, op1: float, op2: float, context: Any) -> float:
@@ -100,8 +101,3 @@ class AioDownstream:
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
-
-
-def _channel(open_channel: Any, addresses: Sequence[str]) -> Any:
-    target, options = channel_target(addresses)
-    return open_channel(target, options=options)
