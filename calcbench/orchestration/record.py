@@ -47,7 +47,9 @@ class RunRecord:
         return self.dir / phase_dir(phase.name)
 
     def add_phase(self, phase: Phase, completed: bool, warnings: list[str]) -> None:
-        entry = phase_entry(phase.round, phase.protocol, phase.balancing, completed=completed)
+        entry = phase_entry(
+            phase.round, phase.protocol, phase.balancing, completed=completed, tls=phase.tls
+        )
         self.data["phases"].append(entry)
         self.data["warnings"] += [f"{phase.name}: {w}" for w in warnings]
         self.save()
