@@ -18,7 +18,7 @@ from analysis import bootstrap, client, server
 from analysis.compute import phase_table
 from analysis.hdr import Dist, merge
 from analysis.rundir import Run
-from calcbench.core.rundir import TLS_COLUMNS
+from calcbench.core.rundir import TLS_COLUMNS, TLS_WIRE, TRUE_WORDS
 
 #: Latency metrics (ms, all operations, from the intended send time).
 LATENCY_METRICS = ("p50_ms", "p99_ms", "mean_ms")
@@ -66,7 +66,34 @@ def tls_ratios(run: Run) -> pd.DataFrame:
         found = _latency(rng, weights, sides, pair, rounds) | _cpu(weights, pair, rounds)
         for metric, (values, replicates) in found.items():
             rows.append(_row(metric, protocol, balancing, values, replicates, len(rounds)))
+    rows += _wire_rows(run)
     return pd.DataFrame(rows, columns=list(TLS_COLUMNS))
+
+
+#: tls.csv metric -> tls_wire.csv column.
+WIRE_METRICS = {
+    "sent_bytes_per_request": "sent_bytes_per_request",
+    "received_bytes_per_request": "received_bytes_per_request",
+}
+
+
+def _wire_rows(run: Run) -> list[dict[str, object]]:
+    """Bytes per request (one closed loop per stack through a counting relay; no interval)."""
+    path = run.path / TLS_WIRE
+    if not path.is_file():
+        return []
+    wire = pd.read_csv(path, dtype={"protocol": str, "balancing": str, "tls": str})
+    wire["tls"] = wire["tls"].str.lower().isin(TRUE_WORDS)
+    rows = []
+    for protocol, balancing in _groups(wire):
+        same = wire[(wire["protocol"] == protocol) & (wire["balancing"] == balancing)]
+        plain, tls = same[~same["tls"]], same[same["tls"]]
+        if plain.empty or tls.empty:
+            continue
+        for metric, column in WIRE_METRICS.items():
+            values = (float(plain[column].iloc[0]), float(tls[column].iloc[0]))
+            rows.append(_row(metric, protocol, balancing, values, None, 0))
+    return rows
 
 
 def _groups(phases: pd.DataFrame) -> list[tuple[str, str]]:

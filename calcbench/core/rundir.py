@@ -92,6 +92,19 @@ RUN_TIMESERIES_COLUMNS: Final = (*TIMESERIES_COLUMNS, "round", "balancing")
 #: TLS against plaintext, per protocol (`calcbench run --tls both`): one row per metric,
 #: protocol and balancing mode; `ratio` is tls / plaintext with its bootstrap interval over rounds.
 TLS_CSV: Final = "tls.csv"
+#: Bytes per request through a counting relay, for each stack of a `--tls both` run (ciphertext
+#: for TLS): written by `calcbench run` beside run.json, read into tls.csv. Its load
+#: directories are under TLS_WIRE_DIR.
+TLS_WIRE: Final = "tls_wire.csv"
+TLS_WIRE_DIR: Final = "tls_wire"
+TLS_WIRE_COLUMNS: Final = (
+    "protocol",
+    "balancing",
+    "tls",
+    "requests",
+    "sent_bytes_per_request",
+    "received_bytes_per_request",
+)
 TLS_COLUMNS: Final = (
     "metric",
     "protocol",

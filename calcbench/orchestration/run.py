@@ -19,7 +19,14 @@ from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
 from calcbench.orchestration.supervisor import Stack, StackSettings
-from calcbench.orchestration.tls_phases import Pki, StackKey, run_pki, tls_load, tls_stack
+from calcbench.orchestration.tls_phases import (
+    Pki,
+    StackKey,
+    measure_tls_wire,
+    run_pki,
+    tls_load,
+    tls_stack,
+)
 from loadgen import LoadResult, Progress
 
 
@@ -103,6 +110,9 @@ def _run_mode(
             if result.interrupted:
                 raise KeyboardInterrupt
             outcome.completed.append(phase.name)
+        if len(settings.tls_modes) > 1:
+            display.status("bytes per request, plaintext and TLS")
+            measure_tls_wire(settings, stacks, mode, record.dir)
         display.status("stopping both stacks")
 
 

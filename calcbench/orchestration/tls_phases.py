@@ -4,15 +4,20 @@ each stack, and the load settings of a TLS or plaintext phase."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
+from calcbench.core.rundir import TLS_WIRE, TLS_WIRE_COLUMNS, TLS_WIRE_DIR, cell
 from calcbench.core.tls import Pki, throwaway_pki
 from calcbench.orchestration.boot import StackSettings
 from calcbench.orchestration.plan import RunSettings
+from calcbench.orchestration.supervisor import Stack
+from calcbench.orchestration.wire import measure_bytes
 from loadgen.settings import LoadSettings
 
-__all__ = ["Pki", "StackKey", "run_pki", "tls_load", "tls_stack"]
+__all__ = ["Pki", "StackKey", "measure_tls_wire", "run_pki", "tls_load", "tls_stack"]
 
 #: A running stack of a run: (protocol, served over TLS).
 StackKey = tuple[str, bool]
@@ -43,3 +48,25 @@ def tls_load(load: LoadSettings, tls: bool) -> LoadSettings:
     if tls:
         return dataclasses.replace(load, tls=True)
     return dataclasses.replace(load, tls=False, mtls=False)
+
+
+def measure_tls_wire(
+    settings: RunSettings, stacks: Mapping[StackKey, Stack], mode: str, run_dir: Path
+) -> None:
+    """With plaintext and TLS stacks both up, bytes per request of each (appended to
+    `tls_wire.csv`): what TLS adds on the wire, handshake spread over a closed loop."""
+    if len(settings.tls_modes) < 2:
+        return
+    path = run_dir / TLS_WIRE
+    new = not path.exists()
+    with path.open("a", newline="") as file:
+        writer = csv.writer(file)
+        if new:
+            writer.writerow(TLS_WIRE_COLUMNS)
+        for (protocol, tls), stack in stacks.items():
+            assert stack.endpoints is not None  # a started stack has its endpoints
+            name = f"{protocol}-{mode}{'-tls' if tls else ''}"
+            measured = measure_bytes(protocol, stack.endpoints, run_dir / TLS_WIRE_DIR / name)
+            sent, received = measured.sent_per_request, measured.received_per_request
+            row = (protocol, mode, tls, measured.requests, sent, received)
+            writer.writerow([cell(value) for value in row])

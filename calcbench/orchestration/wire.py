@@ -104,8 +104,12 @@ def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
 
 def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float = SECONDS
                   ) -> WireBytes:  # fmt: skip
-    """Closed loop, one call in flight, to `addition` through the relay: bytes per request."""
+    """Closed loop, one call in flight, to `addition` through the relay: bytes per request.
+
+    Over TLS when the stack serves TLS: the relay then counts ciphertext, records and all.
+    """
     address = endpoints.services[Service.ADDITION].address
+    tls = endpoints.tls
     settings = LoadSettings(
         protocol=protocol,
         mix=((Service.ADDITION, 1.0),),
@@ -114,9 +118,11 @@ def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float
         duration=seconds,
         warmup=0.0,
         timeout=10.0,
+        tls=tls is not None,
+        mtls=tls is not None and tls.mtls,
     )
     with counting_relay(address) as (relay, count):
-        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)})
+        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)}, tls)
         result = run_load(settings, through, out)
     requests = max(result.requests, 1)
     return WireBytes(protocol, result.requests, count.up / requests, count.down / requests)
