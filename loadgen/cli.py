@@ -29,6 +29,7 @@ from loadgen.progress import progress_line
 from loadgen.report import LoadResult
 from loadgen.rundir import SUMMARY
 from loadgen.runner import run_load
+from loadgen.targets import client_tls
 
 
 def default_out() -> Path:
@@ -52,6 +53,7 @@ def load(**options: Any) -> None:
         if options["tls_dir"] is not None:
             ca = str(Pki(options["tls_dir"]).ca)
             endpoints = dataclasses.replace(endpoints, tls=EndpointsTls(ca, settings.mtls))
+        client_tls(settings, endpoints)  # TLS asked of a plaintext stack, or the reverse
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     out = options["out"] or default_out()
