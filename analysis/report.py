@@ -18,8 +18,7 @@ from analysis.compute import Analysis, analyse_dir, key_metrics
 from analysis.document import Block, Heading, Paragraph, build_document
 from analysis.figures import build_figures
 from analysis.rundir import Run, load_run
-from analysis.tables import Table
-from analysis.tls import tls_ratios, tls_table_rows
+from analysis.tls import tls_ratios, tls_table
 from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD, TLS_CSV, cell
 
 COMPARE_METRICS = {
@@ -68,17 +67,7 @@ def tls_section(run: Run, run_dir: Path, csvs: dict[str, Path]) -> list[Block]:
     if ratios.empty:
         return []
     csvs["tls"] = _write_csv(ratios, run_dir / TLS_CSV)
-    header = (
-        "PROTOCOL",
-        "BALANCING",
-        "METRIC",
-        "PLAINTEXT",
-        "TLS",
-        "TLS/PLAIN",
-        "95% CI",
-        "VERDICT",
-    )
-    table = Table("TLS against plaintext", header, tuple(tls_table_rows(ratios)), 3)
+    table = tls_table(ratios)
     note = (
         "Both stacks ran plaintext and TLS (mTLS if asked: run.json) in the same interleaved "
         "rounds, percentage's downstream hops included. All in tls.csv."

@@ -18,6 +18,7 @@ from analysis import bootstrap, client, server
 from analysis.compute import phase_table
 from analysis.hdr import Dist, merge
 from analysis.rundir import Run
+from analysis.tables import Table
 from calcbench.core.rundir import TLS_COLUMNS, TLS_WIRE, TRUE_WORDS
 
 #: Latency metrics (ms, all operations, from the intended send time).
@@ -173,8 +174,17 @@ def _verdict(low: float, high: float) -> str:
     return said.replace("gRPC", "TLS")
 
 
+TABLE_HEADER = ("PROTOCOL", "BALANCING", "METRIC", "PLAINTEXT", "TLS", "TLS/PLAIN", "95% CI")
+
+
+def tls_table(ratios: pd.DataFrame) -> Table:
+    """The TLS/plaintext table of the report and the console: one row per tls.csv row."""
+    rows = tuple(tls_table_rows(ratios))
+    return Table("TLS against plaintext", (*TABLE_HEADER, "VERDICT"), rows, 3)
+
+
 def tls_table_rows(ratios: pd.DataFrame) -> list[tuple[str, ...]]:
-    """The report's TLS/plaintext table: one row per protocol x balancing x metric."""
+    """The rows of `tls_table`: one per protocol x balancing x metric."""
     return [
         (
             str(r["protocol"]),
