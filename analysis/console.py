@@ -12,6 +12,7 @@ from analysis.compute import analyse_dir
 from analysis.findings import error_bars, warnings
 from analysis.style import PROTOCOL_COLORS
 from analysis.tables import Table
+from analysis.tls import tls_ratios, tls_table
 
 _TITLE_COLORS = {"REST": PROTOCOL_COLORS["rest"], "gRPC": PROTOCOL_COLORS["grpc"]}
 
@@ -65,6 +66,10 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
         for table in tables.replica_tables(a):
             console.print(_rich(table, console.width))
             console.print()
+    ratios = tls_ratios(a.run)
+    if not ratios.empty:
+        console.print(_rich(tls_table(ratios), console.width))
+        console.print()
     found = warnings(a)
     if a.run.partial:
         console.print("[bold yellow]PARTIAL RUN:[/] figures from completed phases only.")

@@ -15,10 +15,11 @@ from matplotlib.figure import Figure
 from analysis import render
 from analysis.charts_replicas import plot_compare
 from analysis.compute import Analysis, analyse_dir, key_metrics
-from analysis.document import build_document
+from analysis.document import Block, Heading, Paragraph, build_document
 from analysis.figures import build_figures
-from analysis.rundir import load_run
-from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD, cell
+from analysis.rundir import Run, load_run
+from analysis.tls import tls_ratios, tls_table
+from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD, TLS_CSV, cell
 
 COMPARE_METRICS = {
     "rps": "Throughput (requests per second)",
@@ -62,6 +63,24 @@ def _tables(a: Analysis) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def tls_section(run: Run, run_dir: Path, csvs: dict[str, Path]) -> list[Block]:
+    """tls.csv and its report section, for a run with plaintext and TLS phases (else none)."""
+    ratios = tls_ratios(run)
+    if ratios.empty:
+        return []
+    csvs["tls"] = _write_csv(ratios, run_dir / TLS_CSV)
+    table = tls_table(ratios)
+    note = (
+        "Both stacks ran plaintext and TLS (mTLS if asked: run.json) in the same interleaved "
+        "rounds, percentage's downstream hops included. All in tls.csv."
+    )
+    return [
+        Heading("TLS against plaintext, per protocol (95% bootstrap intervals)"),
+        Paragraph(note),
+        table,
+    ]
+
+
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     # Light compression: a third of the encoding time for files about a fifth larger.
@@ -85,13 +104,14 @@ def build_report(run_dir: Path) -> ReportFiles:
     """
     a = analyse_dir(run_dir)
     csvs = {name: _write_csv(frame, run_dir / f"{name}.csv") for name, frame in _tables(a).items()}
+    tls_blocks = tls_section(a.run, run_dir, csvs)
     images = {name: _png(figure) for name, figure in build_figures(a).items()}
     (run_dir / CHARTS).mkdir(exist_ok=True)
     charts = {}
     for name, data in images.items():
         charts[name] = run_dir / CHARTS / f"{name}.png"
         charts[name].write_bytes(data)
-    blocks = build_document(a, list(images))
+    blocks = build_document(a, list(images)) + tls_blocks
     markdown, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
     markdown.write_text(render.markdown(blocks))
     page.write_text(render.html_page(blocks, images))

@@ -46,6 +46,7 @@ class Phase:
     balancing: str
     path: Path
     meta: Mapping[str, Any]
+    tls: bool = False
 
     @property
     def measured_seconds(self) -> float:
@@ -66,6 +67,9 @@ class Run:
     phases: tuple[Phase, ...]
     skipped: tuple[str, ...]
     problems: tuple[str, ...]
+    #: With plaintext and TLS phases in one run (`--tls both`), `phases` holds the plaintext
+    #: ones (every other table compares protocols over plaintext) and this the TLS ones.
+    tls_phases: tuple[Phase, ...] = ()
 
     @property
     def settings(self) -> Mapping[str, Any]:
@@ -117,6 +121,7 @@ def _phase(run_dir: Path, entry: Mapping[str, Any]) -> Phase:
         balancing=str(entry.get("balancing") or meta.get("balancing") or "shared"),
         path=path,
         meta=meta,
+        tls=bool(entry.get("tls", False)),
     )
 
 
@@ -141,6 +146,10 @@ def load_run(run_dir: Path) -> Run:
         phases.append(phase)
     if not phases:
         raise RunDirError(f"{run_dir}: no completed phase to report on")
+    plain = tuple(p for p in phases if not p.tls)
+    tls = tuple(p for p in phases if p.tls)
+    if plain and tls:
+        return Run(run_dir, meta, plain, tuple(skipped), tuple(problems), tls)
     return Run(run_dir, meta, tuple(phases), tuple(skipped), tuple(problems))
 
 

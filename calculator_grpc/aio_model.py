@@ -87,7 +87,7 @@ class AioServer:
         if config.service != Service.PERCENTAGE and not config.delay:
             return _immediate(sync_calculation(config.service), metrics, metadata)
         if config.service == Service.PERCENTAGE:
-            self._downstream = AioDownstream(config.downstream)
+            self._downstream = AioDownstream(config.downstream, config.tls)
         call = None if self._downstream is None else self._downstream.call
         return _awaiting(calculation(config.service, call, config.delay), metrics, metadata)
 

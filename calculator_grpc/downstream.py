@@ -14,7 +14,8 @@ from typing import Any, Final
 import grpc
 
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
-from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.rpc import open_channel, unary_method
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import DOWNSTREAMS
 
 # time_remaining() of a call without a deadline is huge (gRPC's infinite future); above this
@@ -63,8 +64,10 @@ def downstream_timeout(remaining: float | None) -> float | None:
 class SyncDownstream:
     """Blocking calls to multiplication and division (the `sync` model's handler threads)."""
 
-    def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels, self._methods = _open(grpc.insecure_channel, addresses)
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        names = map(str, DOWNSTREAMS)  # plain-string keys: a StrEnum key compares slower
+        self._channels = {d: open_channel(grpc, addresses[d], tls) for d in names}
+        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
 
     def call(self, service: str, op1: float, op2: float, context: Any) -> float:
         """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
@@ -83,8 +86,11 @@ class SyncDownstream:
 class AioDownstream:
     """`SyncDownstream` over `grpc.aio` channels; make it on the loop that will call it."""
 
-    def __init__(self, addresses: Mapping[str, Sequence[str]]) -> None:
-        self._channels, self._methods = _open(grpc.aio.insecure_channel, addresses)
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        self._channels = {
+            d: open_channel(grpc.aio, addresses[d], tls) for d in map(str, DOWNSTREAMS)
+        }
+        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
 
     async def call(self, service: str, op1: float, op2: float, context: Any) -> float:
         """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
@@ -98,13 +104,3 @@ class AioDownstream:
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
-
-
-def _open(open_channel: Any, addresses: Mapping[str, Sequence[str]]) -> tuple[dict[str, Any], ...]:
-    """A channel to each downstream and its method, keyed by plain strings (a StrEnum key
-    would cost each lookup a slower compare)."""
-    channels = {}
-    for name in map(str, DOWNSTREAMS):
-        target, options = channel_target(addresses[name])
-        channels[name] = open_channel(target, options=options)
-    return channels, {name: unary_method(channel, name) for name, channel in channels.items()}

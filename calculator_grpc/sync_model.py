@@ -63,7 +63,7 @@ def start(config: ServiceConfig, metrics: ServiceMetrics) -> SyncServer:
     server = grpc.server(executor, options=wiring.server_options(config))
     downstream = None
     if config.service == Service.PERCENTAGE:
-        downstream = SyncDownstream(config.downstream)
+        downstream = SyncDownstream(config.downstream, config.tls)
     started = SyncServer(0, None, server, executor, downstream)
     call = None if downstream is None else downstream.call
     calculate = sync_calculation(config.service, call, config.delay)

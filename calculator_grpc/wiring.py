@@ -16,6 +16,7 @@ from calcbench.core.listening import PortInUse, PortShare, bound_port, claim
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
 from calcbench.core.service_config import ServiceConfig
+from calcbench.core.tls import TlsFiles, read_pem
 from calcbench.core.vocabulary import REPLICA_HEADER
 
 
@@ -39,22 +40,36 @@ def bind(server: Any, config: ServiceConfig) -> tuple[int, int | None]:
 
     Raises PortInUse naming a port that another program holds.
     """
-    port = _listen(server, config.host, config.port, config.share)
+    credentials = None if config.tls is None else server_credentials(config.tls)
+    port = _listen(server, config.host, config.port, config.share, credentials)
     if config.own_port is None:
         return port, None
     # With SO_REUSEPORT on the server, grpcio's socket binds beside our claim only if it is open.
     own_share = PortShare.ALONE if config.share is PortShare.ALONE else PortShare.OPEN
-    return port, _listen(server, config.host, config.own_port, own_share)
+    return port, _listen(server, config.host, config.own_port, own_share, credentials)
 
 
-def _listen(server: Any, host: str, port: int, share: PortShare) -> int:
+def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
+    """The replica's certificate; under mTLS, clients must present one the CA signed."""
+    ca, cert, key = read_pem(tls)
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca if tls.mtls else None, require_client_auth=tls.mtls
+    )
+
+
+def _listen(
+    server: Any, host: str, port: int, share: PortShare, credentials: grpc.ServerCredentials | None
+) -> int:
     """Claim `port` with a socket of ours, so that the port is ours from the check to grpcio's
     own bind (grpcio cannot adopt a socket), then let grpcio bind and listen beside it."""
     with claim(host, port, share) as held:
         port = bound_port(held)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
-            bound = int(server.add_insecure_port(address))
+            if credentials is None:
+                bound = int(server.add_insecure_port(address))
+            else:
+                bound = int(server.add_secure_port(address, credentials))
         except RuntimeError as exc:  # grpcio's way of saying the bind failed
             raise PortInUse(host, port) from exc
     if bound != port:

@@ -49,7 +49,7 @@ def create_app(config: ServiceConfig, metrics: ServiceMetrics) -> FastAPI:
     over `config.downstream`, which the app's lifespan opens and closes."""
     downstream = None
     if config.service == Service.PERCENTAGE:
-        downstream = Downstream(config.downstream)
+        downstream = Downstream(config.downstream, tls=config.tls)
     call = None if downstream is None else downstream.call
     endpoint = Endpoint(calculation(config.service, call, config.delay), metrics)
     path = f"/{config.service}"

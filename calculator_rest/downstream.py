@@ -17,6 +17,7 @@ import orjson
 from yarl import URL
 
 from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.tls import TlsFiles, client_context
 
 #: Per downstream call, connection included. gRPC instead propagates its caller's deadline
 #: (1 s by default in the load generator); HTTP has no standard for that, so a fixed budget.
@@ -58,6 +59,8 @@ class Downstream:
     """Calls a calculator service by name, spreading requests round robin over its addresses.
 
     `open()` must run on the event loop that will make the calls (the app's lifespan does it).
+    With `tls`, calls go over HTTPS, verified against its CA (presenting its certificate under
+    mTLS).
     """
 
     def __init__(
@@ -65,18 +68,24 @@ class Downstream:
         addresses: Mapping[str, Sequence[str]],
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int = DEFAULT_POOL_SIZE,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.timeout = timeout
         self.pool_size = pool_size
+        self._tls = tls
+        scheme = "http" if tls is None else "https"
         self._targets: dict[str, Iterator[URL]] = {
-            name: itertools.cycle([URL(f"http://{address}/{name}") for address in addrs])
+            name: itertools.cycle([URL(f"{scheme}://{address}/{name}") for address in addrs])
             for name, addrs in addresses.items()
         }
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=self.pool_size, keepalive_timeout=IDLE_SECONDS
+            limit=0,
+            limit_per_host=self.pool_size,
+            keepalive_timeout=IDLE_SECONDS,
+            ssl=True if self._tls is None else client_context(self._tls),
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

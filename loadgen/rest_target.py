@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from calcbench.core.tls import TlsFiles, client_context
 from calcbench.core.vocabulary import REPLICA_HEADER
 from loadgen.outcomes import Reply, http_outcome
 
@@ -34,7 +35,8 @@ class _Service:
 
 
 class RestTarget:
-    """`Target` for the REST stack; `connections` is the pool size per address."""
+    """`Target` for the REST stack; `connections` is the pool size per address; HTTPS with
+    `tls`."""
 
     def __init__(
         self,
@@ -43,7 +45,9 @@ class RestTarget:
         connections: int,
         keepalive: bool = True,
         preopen: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
+        self._tls = tls
         self._addresses = addresses
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._connections = connections
@@ -52,12 +56,16 @@ class RestTarget:
         self._services: dict[str, _Service] = {}
 
     async def connect(self) -> None:
+        # One context for every pool: it holds the CA and (mTLS) our certificate, loaded once.
+        ssl = True if self._tls is None else client_context(self._tls)
+        scheme = "http" if self._tls is None else "https"
         for service, addresses in self._addresses.items():
             connector = aiohttp.TCPConnector(
                 limit=0,
                 limit_per_host=self._connections,
                 force_close=not self._keepalive,
                 keepalive_timeout=_IDLE_SECONDS if self._keepalive else None,
+                ssl=ssl,
             )
             # As the percentage service's client: no cookies, no decompression, no user agent.
             session = aiohttp.ClientSession(
@@ -67,8 +75,8 @@ class RestTarget:
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
-            urls = [URL(f"http://{address}/{service}") for address in addresses]
-            health = tuple(URL(f"http://{address}/healthz") for address in addresses)
+            urls = [URL(f"{scheme}://{address}/{service}") for address in addresses]
+            health = tuple(URL(f"{scheme}://{address}/healthz") for address in addresses)
             self._services[service] = _Service(session, itertools.cycle(urls), health)
         if self._preopen and self._keepalive:
             await asyncio.gather(*(self._fill_pool(s) for s in self._services.values()))

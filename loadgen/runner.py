@@ -28,7 +28,7 @@ from loadgen.processes import WorkerPool
 from loadgen.report import LoadResult, ReportInput, write_results
 from loadgen.rundir import CsvAppender
 from loadgen.settings import LoadSettings
-from loadgen.targets import all_addresses
+from loadgen.targets import all_addresses, client_tls
 from loadgen.worker import WorkerResult, run_worker
 
 #: Between the start decision and request 0: room for the workers to see the start signal.
@@ -77,6 +77,7 @@ def check_endpoints(settings: LoadSettings, endpoints: Endpoints) -> None:
     missing = [s for s in settings.services if s not in endpoints.services]
     if missing:
         raise ValueError(f"no endpoint for {', '.join(missing)}")
+    client_tls(settings, endpoints)
 
 
 class _Session:

@@ -63,6 +63,12 @@ def serve(
     endpoints_file: Annotated[
         Path | None, typer.Option(help="Write the endpoints JSON here once healthy.")
     ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve TLS on every hop, with a throwaway CA.")
+    ] = False,
+    mtls: Annotated[
+        bool, typer.Option("--mtls", help="TLS, and every hop requires client certificates.")
+    ] = False,
 ) -> None:
     """Start the five services of one stack and run until Ctrl-C or SIGTERM."""
     if balancing is Balancing.EWMA:
@@ -79,7 +85,7 @@ def serve(
             base_port=_base_port(protocol.value, base_port),
             downstream_balancing=balancing,
         )
-        serve_until_stopped(settings, endpoints_file, console.print)
+        serve_until_stopped(settings, endpoints_file, console.print, tls=tls or mtls, mtls=mtls)
     except PortTaken as exc:
         raise fail(str(exc), code=2) from exc
     except (ValueError, StackError, OSError) as exc:

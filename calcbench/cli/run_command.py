@@ -27,6 +27,16 @@ class Scenario(StrEnum):
     balancing = "balancing"
 
 
+class TlsChoice(StrEnum):
+    off = "off"
+    on = "on"
+    both = "both"
+
+
+#: Which phases are over TLS: plaintext (False) and/or TLS (True), in run order.
+TLS_MODES = {TlsChoice.off: (False,), TlsChoice.on: (True,), TlsChoice.both: (False, True)}
+
+
 def _sigterm_as_sigint(signum: int, frame: FrameType | None) -> None:
     # One interrupt path: SIGTERM is handled exactly like Ctrl-C (keep what was measured).
     os.kill(os.getpid(), signal.SIGINT)
@@ -36,7 +46,7 @@ def _default_out() -> Path:
     return Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-@load_options(exclude=("protocol", "endpoints_file", "endpoint", "out"))
+@load_options(exclude=("protocol", "endpoints_file", "endpoint", "out", "tls_dir"))
 def run(
     rounds: Annotated[
         int, typer.Option(min=1, help="Rounds; each is one REST and one gRPC phase.")
@@ -88,6 +98,14 @@ def run(
             "against addition with calcbench's client and with wrk / h2load when installed.",
         ),
     ] = True,
+    tls: Annotated[
+        TlsChoice,
+        typer.Option(
+            help="off: plaintext; on: TLS on every hop (throwaway CA); both: plaintext and TLS "
+            "in the same interleaved rounds, with TLS/plaintext ratios in the report. "
+            "--mtls makes the TLS phases mTLS."
+        ),
+    ] = TlsChoice.off,
     **options: Any,
 ) -> None:
     """Start both stacks, run the same seeded workload against each in alternating rounds,
@@ -109,6 +127,7 @@ def run(
             server_model=grpc_server_model.value if grpc_server_model else None,
             fault=slow,
             calibrate=calibrate,
+            tls_modes=_tls_modes(tls, load.mtls),
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc
@@ -124,6 +143,11 @@ def run(
     _report(outcome)
     if outcome.partial:
         raise typer.Exit(130)
+
+
+def _tls_modes(choice: TlsChoice, mtls: bool) -> tuple[bool, ...]:
+    """`--mtls` alone means every phase over mTLS, as `--tls on --mtls`."""
+    return TLS_MODES[TlsChoice.on] if mtls and choice is TlsChoice.off else TLS_MODES[choice]
 
 
 def _report(outcome: RunOutcome) -> None:

@@ -18,10 +18,12 @@ import socket
 from collections.abc import Sequence
 from typing import Any, Final
 
+import grpc
 from google.protobuf.message import DecodeError
 
 from calcbench.core.endpoints import parse_address
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.tls import TlsFiles, read_pem
 
 PACKAGE: Final = "calculator.v1"
 
@@ -125,3 +127,23 @@ def unary_method(channel: Any, service: str) -> Any:
         response_deserializer=RESPONSE_DESERIALIZER,
         _registered_method=True,
     )
+
+
+def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
+    """Credentials that verify the server against `tls.ca` (and, under mTLS, present
+    `tls.cert`), for `grpc.secure_channel` and `grpc.aio.secure_channel` alike."""
+    ca, cert, key = read_pem(tls)
+    if not tls.mtls:
+        return grpc.ssl_channel_credentials(root_certificates=ca)
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=key, certificate_chain=cert
+    )
+
+
+def open_channel(module: Any, addresses: Sequence[str], tls: TlsFiles | None = None) -> Any:
+    """A channel to `addresses` (see `channel_target`) from `module` (`grpc` or `grpc.aio`):
+    insecure, or TLS when `tls` is set."""
+    target, options = channel_target(addresses)
+    if tls is None:
+        return module.insecure_channel(target, options=options)
+    return module.secure_channel(target, channel_credentials(tls), options=options)

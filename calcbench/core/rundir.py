@@ -89,6 +89,34 @@ CONNECTION_COLUMNS: Final = ("protocol", "service", "second", "connections")
 RUN_SUMMARY_COLUMNS: Final = (*SUMMARY_COLUMNS, "balancing")
 RUN_ERROR_COLUMNS: Final = (*ERROR_COLUMNS, "balancing")
 RUN_TIMESERIES_COLUMNS: Final = (*TIMESERIES_COLUMNS, "round", "balancing")
+#: TLS against plaintext, per protocol (`calcbench run --tls both`): one row per metric,
+#: protocol and balancing mode; `ratio` is tls / plaintext with its bootstrap interval over rounds.
+TLS_CSV: Final = "tls.csv"
+#: Bytes per request through a counting relay, for each stack of a `--tls both` run (ciphertext
+#: for TLS): written by `calcbench run` beside run.json, read into tls.csv. Its load
+#: directories are under TLS_WIRE_DIR.
+TLS_WIRE: Final = "tls_wire.csv"
+TLS_WIRE_DIR: Final = "tls_wire"
+TLS_WIRE_COLUMNS: Final = (
+    "protocol",
+    "balancing",
+    "tls",
+    "requests",
+    "sent_bytes_per_request",
+    "received_bytes_per_request",
+)
+TLS_COLUMNS: Final = (
+    "metric",
+    "protocol",
+    "balancing",
+    "plaintext",
+    "tls",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "rounds",
+)
 
 # The calibration of a run (closed loop, one call in flight, against addition) and the time
 # breakdown analysis builds from it.
@@ -134,26 +162,32 @@ def cell(value: object) -> object:
 
 
 class PhaseName(NamedTuple):
-    """What a phase's name says: `r2-grpc-round-robin` is round 2, grpc, round-robin."""
+    """What a phase's name says: `r2-grpc-round-robin` is round 2, grpc, round-robin, plaintext;
+    `r1-rest-shared-tls` is round 1, rest, shared, over TLS."""
 
     round: int
     protocol: str
     balancing: str
+    tls: bool = False
 
 
-_PHASE_NAME = re.compile(rf"r([1-9][0-9]*)-({'|'.join(PROTOCOLS)})-(.+)")
+#: Ends the name of a phase measured over TLS; plaintext phases keep the names they always had.
+TLS_SUFFIX: Final = "-tls"
+_PHASE_NAME = re.compile(rf"r([1-9][0-9]*)-({'|'.join(PROTOCOLS)})-(.+?)({TLS_SUFFIX})?")
 
 
-def phase_name(round_: int, protocol: str, balancing: str) -> str:
-    return f"r{round_}-{protocol}-{balancing}"
+def phase_name(round_: int, protocol: str, balancing: str, tls: bool = False) -> str:
+    return f"r{round_}-{protocol}-{balancing}{TLS_SUFFIX if tls else ''}"
 
 
 def parse_phase_name(name: str) -> PhaseName:
     """The inverse of `phase_name`; ValueError for a name it did not make."""
     match = _PHASE_NAME.fullmatch(name)
     if match is None:
-        raise ValueError(f"not a phase name: {name!r} (expected r<round>-<protocol>-<balancing>)")
-    return PhaseName(int(match[1]), match[2], match[3])
+        raise ValueError(
+            f"not a phase name: {name!r} (expected r<round>-<protocol>-<balancing>[-tls])"
+        )
+    return PhaseName(int(match[1]), match[2], match[3], match[4] is not None)
 
 
 def phase_dir(name: str) -> str:
@@ -161,14 +195,12 @@ def phase_dir(name: str) -> str:
     return f"{PHASES}/{name}"
 
 
-def phase_entry(round_: int, protocol: str, balancing: str, *, completed: bool) -> dict[str, Any]:
-    """A phase as the run directory's run.json lists it."""
-    name = phase_name(round_, protocol, balancing)
-    return {
-        "round": round_,
-        "protocol": protocol,
-        "balancing": balancing,
-        "name": name,
-        "dir": phase_dir(name),
-        "completed": completed,
-    }
+def phase_entry(
+    round_: int, protocol: str, balancing: str, *, completed: bool, tls: bool = False
+) -> dict[str, Any]:
+    """A phase as the run directory's run.json lists it (`"tls": true` only for TLS phases)."""
+    name = phase_name(round_, protocol, balancing, tls)
+    entry: dict[str, Any] = {"round": round_, "protocol": protocol, "balancing": balancing}
+    if tls:
+        entry["tls"] = True
+    return entry | {"name": name, "dir": phase_dir(name), "completed": completed}

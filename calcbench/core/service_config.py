@@ -14,10 +14,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from calcbench.core.endpoints import parse_address_list
 from calcbench.core.listening import PortInUse, PortShare
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import DOWNSTREAMS, SERVICES
 
 
@@ -36,6 +38,9 @@ class ServiceConfig:
     `downstream` maps multiplication/division to one address (shared) or several (the
     percentage service then spreads its requests over them, round robin). `delay` seconds
     are spent before answering each calculator request (a slow replica, for `--fault`).
+    `tls`, when set, serves the calculator over TLS and makes percentage's downstream calls
+    over TLS too (with `tls.mtls`, both sides present and verify certificates); health stays
+    on the same port and /metrics stays plaintext (the control plane, as a mesh's admin port).
     """
 
     service: str
@@ -48,6 +53,7 @@ class ServiceConfig:
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_model: str = "sync"
     delay: float = 0.0
+    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -107,7 +113,29 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long before answering each calculator request (a slow replica)",
     )
+    _add_tls_flags(parser)
     return parser
+
+
+def _add_tls_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("TLS (all three files, or none: plaintext)")
+    group.add_argument("--tls-cert", type=Path, help="this replica's certificate (PEM)")
+    group.add_argument("--tls-key", type=Path, help="its private key (PEM, owner-only)")
+    group.add_argument("--tls-ca", type=Path, help="the CA that signed the peers' certificates")
+    group.add_argument(
+        "--mtls", action="store_true", help="require client certificates; present ours downstream"
+    )
+
+
+def _tls_files(args: argparse.Namespace) -> TlsFiles | None:
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if not any(given):
+        if args.mtls:
+            raise ValueError("--mtls needs --tls-cert, --tls-key and --tls-ca")
+        return None
+    if not all(given):
+        raise ValueError("TLS needs all of --tls-cert, --tls-key and --tls-ca")
+    return TlsFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key, mtls=args.mtls)
 
 
 def _plain(choices: Sequence[str]) -> list[str]:
@@ -136,6 +164,7 @@ def parse_service_args(
             downstream=downstream if args.service == "percentage" else {},
             server_model=args.server_model,
             delay=args.delay,
+            tls=_tls_files(args),
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:

@@ -19,7 +19,9 @@ MODES: Final = BALANCING_MODES
 class RunSettings:
     """One comparison run. `load` is the workload; its protocol and balancing are set per phase.
 
-    `fault`, when set, slows one replica of both stacks for the whole run.
+    `fault`, when set, slows one replica of both stacks for the whole run. `tls_modes` are
+    plaintext (False) and/or TLS (True), measured in the same rounds; TLS phases use mTLS
+    when `load.mtls`.
     """
 
     load: LoadSettings
@@ -33,8 +35,11 @@ class RunSettings:
     fault: SlowReplica | None = None
     #: Measure the floor before the rounds (`--no-calibrate` skips it).
     calibrate: bool = True
+    tls_modes: tuple[bool, ...] = (False,)
 
     def __post_init__(self) -> None:
+        if not self.tls_modes or len(set(self.tls_modes)) != len(self.tls_modes):
+            raise ValueError("tls modes: plaintext and/or TLS, each once")
         if self.rounds < 1:
             raise ValueError("--rounds must be at least 1")
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -65,26 +70,29 @@ def modes_for(
 
 @dataclass(frozen=True)
 class Phase:
-    """One measured stretch: one protocol, one balancing mode, in one round."""
+    """One measured stretch: one protocol, one balancing mode, plaintext or TLS, in one round."""
 
     round: int
     protocol: str
     balancing: str
+    tls: bool = False
 
     @property
     def name(self) -> str:
-        return phase_name(self.round, self.protocol, self.balancing)
+        return phase_name(self.round, self.protocol, self.balancing, self.tls)
 
 
 def plan_phases(settings: RunSettings) -> list[Phase]:
     """Every phase in run order, grouped by balancing mode (the stacks restart between modes).
 
     Within a mode the protocols alternate which goes first from round to round, so a drift of
-    the machine over time (heat, a noisy neighbour) hits both sides alike.
+    the machine over time (heat, a noisy neighbour) hits both sides alike; with plaintext and
+    TLS both measured, each round runs all four, the order reversed every other round.
     """
     phases = []
     for mode in settings.balancing_modes:
         for number in range(1, settings.rounds + 1):
             order = PROTOCOLS if number % 2 else PROTOCOLS[::-1]
-            phases += [Phase(number, protocol, mode) for protocol in order]
+            tls_order = settings.tls_modes if number % 2 else settings.tls_modes[::-1]
+            phases += [Phase(number, p, mode, tls) for tls in tls_order for p in order]
     return phases

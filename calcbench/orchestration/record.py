@@ -42,7 +42,9 @@ class RunRecord:
         return self.dir / phase_dir(phase.name)
 
     def add_phase(self, phase: Phase, completed: bool, warnings: list[str]) -> None:
-        entry = phase_entry(phase.round, phase.protocol, phase.balancing, completed=completed)
+        entry = phase_entry(
+            phase.round, phase.protocol, phase.balancing, completed=completed, tls=phase.tls
+        )
         self.data["phases"].append(entry)
         self.data["warnings"] += [f"{phase.name}: {w}" for w in warnings]
         self.save()
@@ -73,4 +75,6 @@ def _settings(settings: RunSettings) -> dict[str, Any]:
         "host": settings.host,
         "server_model": settings.server_model or "default",
         "out_dir": str(settings.out_dir),
+        # The run's TLS, not the load's (which each phase sets): off, on or both.
+        "tls": "both" if len(settings.tls_modes) > 1 else "on" if settings.tls_modes[0] else "off",
     }

@@ -20,6 +20,14 @@ from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
 from calcbench.orchestration.supervisor import Stack, StackSettings
+from calcbench.orchestration.tls_phases import (
+    Pki,
+    StackKey,
+    measure_tls_wire,
+    run_pki,
+    tls_load,
+    tls_stack,
+)
 from calcbench.orchestration.wire import WireBytes, measure_bytes, write_wire
 from loadgen import LoadResult, Progress
 
@@ -48,21 +56,29 @@ class RunOutcome:
 
 
 @contextlib.contextmanager
-def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[str, Stack]]:
-    """Both stacks running, percentage's downstream calls following `mode`; always stopped."""
+def _stacks(
+    settings: RunSettings, mode: str, log_dir: Path, pki: Pki | None
+) -> Iterator[dict[StackKey, Stack]]:
+    """Both stacks (each plaintext and/or TLS) running, percentage's downstream calls following
+    `mode`; always stopped."""
     stacks = {
-        protocol: Stack(
-            StackSettings(
-                protocol=protocol,
-                replicas=settings.replicas,
-                host=settings.host,
-                downstream_balancing=mode,
-                server_model=settings.server_model if protocol == "grpc" else None,
-                log_dir=log_dir,
-                slow_replica=settings.fault,
+        (protocol, tls): Stack(
+            tls_stack(
+                StackSettings(
+                    protocol=protocol,
+                    replicas=settings.replicas,
+                    host=settings.host,
+                    downstream_balancing=mode,
+                    server_model=settings.server_model if protocol == "grpc" else None,
+                    log_dir=log_dir,
+                    slow_replica=settings.fault,
+                ),
+                pki if tls else None,
+                settings.load.mtls,
             )
         )
         for protocol in PROTOCOLS
+        for tls in settings.tls_modes
     }
     with contextlib.ExitStack() as exits:
         for stack in stacks.values():
@@ -73,12 +89,17 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
         yield stacks
 
 
-def _calibrate(stacks: dict[str, Stack], record: RunRecord, display: RunDisplay) -> None:
-    """The floor of each protocol, and its bytes per request, before the measured rounds."""
+def _calibrate(stacks: dict[StackKey, Stack], record: RunRecord, display: RunDisplay) -> None:
+    """The floor of each protocol, and its bytes per request, before the measured rounds: on
+    the plaintext stacks, which the native tools reach as they are (none under --tls on)."""
+    plaintext = {protocol: stack for (protocol, tls), stack in stacks.items() if not tls}
+    if not plaintext:
+        display.status("calibration skipped: it measures plaintext stacks (--tls on)")
+        return
     rows: list[CalibrationRow] = []
     wire: list[WireBytes] = []
     work = record.dir / CALIBRATION_DIR
-    for protocol, stack in stacks.items():
+    for protocol, stack in plaintext.items():
         endpoints = stack.endpoints
         assert endpoints is not None  # a started stack has its endpoints
         display.status(f"calibrating {protocol}: one call in flight against addition")
@@ -96,17 +117,18 @@ def _run_mode(
     record: RunRecord,
     display: RunDisplay,
     outcome: RunOutcome,
+    pki: Pki | None = None,
 ) -> None:
     display.status(f"starting both stacks ({settings.replicas} replica(s), balancing {mode})")
-    with _stacks(settings, mode, record.dir / LOGS) as stacks:
+    with _stacks(settings, mode, record.dir / LOGS, pki) as stacks:
         if settings.calibrate and not outcome.completed:
             _calibrate(stacks, record, display)
         for phase in phases:
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)
-            endpoints = stacks[phase.protocol].endpoints
+            endpoints = stacks[phase.protocol, phase.tls].endpoints
             assert endpoints is not None  # a started stack has its endpoints
-            load = replace(settings.load, balancing=phase.balancing)
+            load = tls_load(replace(settings.load, balancing=phase.balancing), phase.tls)
             result = run_phase(load, endpoints, record.phase_dir(phase), display.progress)
             warnings = list(result.warnings)
             record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
@@ -115,6 +137,9 @@ def _run_mode(
             if result.interrupted:
                 raise KeyboardInterrupt
             outcome.completed.append(phase.name)
+        if len(settings.tls_modes) > 1:
+            display.status("bytes per request, plaintext and TLS")
+            measure_tls_wire(settings, stacks, mode, record.dir)
         display.status("stopping both stacks")
 
 
@@ -128,8 +153,9 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
     phases = plan_phases(settings)
     outcome = RunOutcome(out_dir=record.dir, planned=len(phases))
     try:
-        for mode, group in itertools.groupby(phases, key=lambda p: p.balancing):
-            _run_mode(settings, mode, list(group), record, display, outcome)
+        with run_pki(settings) as pki:
+            for mode, group in itertools.groupby(phases, key=lambda p: p.balancing):
+                _run_mode(settings, mode, list(group), record, display, outcome, pki)
         outcome.partial = False
     except KeyboardInterrupt:
         display.status("interrupted: keeping what was measured")

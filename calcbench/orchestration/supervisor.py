@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO
 
-from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
+from calcbench.core.endpoints import (
+    Endpoints,
+    EndpointsTls,
+    Replica,
+    ServiceEndpoint,
+    format_address,
+)
 from calcbench.core.vocabulary import BALANCING_MODES, SERVICES
 from calcbench.orchestration.boot import (
     Bound,
@@ -188,13 +194,19 @@ class Stack:
             )
             shared = format_address(host, self._bound[f"{service}-0"].port)
             services[service] = ServiceEndpoint(shared, members)
-        return Endpoints(protocol=self.settings.protocol, services=services)
+        return Endpoints(self.settings.protocol, services, self._endpoints_tls())
+
+    def _endpoints_tls(self) -> EndpointsTls | None:
+        pki = self.settings.pki
+        return None if pki is None else EndpointsTls(str(pki.ca), self.settings.mtls)
 
     def _wait_healthy(self, endpoints: Endpoints) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
+        pki = self.settings.pki
+        tls = None if pki is None else pki.client(self.settings.mtls)
         for service in endpoints.services.values():
             for replica in service.replicas:
-                if not wait_healthy(self.settings.protocol, replica.address, deadline):
+                if not wait_healthy(self.settings.protocol, replica.address, deadline, tls):
                     raise StackError(f"{replica.id} never became healthy at {replica.address}")
 
     def exited(self) -> str | None:

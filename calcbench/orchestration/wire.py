@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -120,12 +120,20 @@ def write_wire(path: Path, rows: list[WireBytes]) -> None:
 
 def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float = SECONDS
                   ) -> WireBytes:  # fmt: skip
-    """Closed loop, one call in flight, to `addition` through the relay: bytes per request."""
+    """Closed loop, one call in flight, to `addition` through the relay: bytes per request.
+
+    Over TLS when the stack serves TLS: the relay then counts ciphertext, records and all.
+    """
     address = endpoints.services[Service.ADDITION].address
     # No warm-up: every byte the relay counts belongs to a counted request.
-    settings = one_in_flight(protocol, seconds, warmup=0.0)
+    tls = endpoints.tls
+    settings = replace(
+        one_in_flight(protocol, seconds, warmup=0.0),
+        tls=tls is not None,
+        mtls=tls is not None and tls.mtls,
+    )
     with counting_relay(address) as (relay, count):
-        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)})
+        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)}, tls)
         result = run_load(settings, through, out)
     requests = max(result.requests, 1)
     return WireBytes(protocol, result.requests, count.up / requests, count.down / requests)

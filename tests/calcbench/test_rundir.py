@@ -21,6 +21,8 @@ from calcbench.core.rundir import (
         ("r1-rest-shared", PhaseName(1, "rest", "shared")),
         ("r2-grpc-round-robin", PhaseName(2, "grpc", "round-robin")),
         ("r12-rest-ewma", PhaseName(12, "rest", "ewma")),
+        ("r1-grpc-shared-tls", PhaseName(1, "grpc", "shared", True)),
+        ("r3-rest-round-robin-tls", PhaseName(3, "rest", "round-robin", True)),
     ],
 )
 def test_phase_names_parse_back(name: str, parsed: PhaseName) -> None:
@@ -66,3 +68,8 @@ def test_latency_columns_follow_the_percentiles() -> None:
         "mean_ms",
     )
     assert PERCENTILES["p999_ms"] == 99.9
+
+
+def test_a_tls_phase_entry_says_so() -> None:
+    entry = phase_entry(1, "rest", "shared", completed=True, tls=True)
+    assert entry["tls"] is True and entry["dir"] == "phases/r1-rest-shared-tls"

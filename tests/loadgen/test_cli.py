@@ -97,12 +97,16 @@ def test_one_service_from_an_endpoint_flag(stack: LocalStack, tmp_path: Path) ->
     assert services == ["addition", "all"]
 
 
+TO_ADDITION = ["--protocol", "rest", "--mix", "addition=1", "--endpoint", "addition=127.0.0.1:9"]
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         (["--protocol", "rest", "--rate", "-1"], "--rate must be a number > 0"),
         (["--protocol", "rest", "--mix", "addition=1"], "no endpoint for addition"),
         (["--protocol", "soap"], "--protocol"),
+        ([*TO_ADDITION, "--tls"], "--tls: the endpoints name no CA"),
     ],
 )
 def test_bad_flags_give_one_line(flags: list[str], message: str, tmp_path: Path) -> None:
