@@ -35,7 +35,8 @@ class ServiceConfig:
     when set, is this replica's own address. Port 0 binds any free port.
     `downstream` maps multiplication/division to one address (shared) or several (the
     percentage service then spreads its requests over them, round robin). `delay` seconds
-    are spent before answering each calculator request (a slow replica, for `--fault`).
+    are spent before answering each calculator request (a slow replica, for `--fault`);
+    a fraction `error_rate` of the requests are answered with a server error instead.
     """
 
     service: str
@@ -48,6 +49,7 @@ class ServiceConfig:
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_model: str = "sync"
     delay: float = 0.0
+    error_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -60,6 +62,8 @@ class ServiceConfig:
             raise ValueError("--join-port needs the --port a sibling replica opened, not 0")
         if not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError("--delay must be a number of seconds >= 0")
+        if not 0 <= self.error_rate <= 1:
+            raise ValueError("--error-rate must be a fraction between 0 and 1")
         if self.service == "percentage":
             missing = [d for d in DOWNSTREAMS if not self.downstream.get(d)]
             if missing:
@@ -107,6 +111,14 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long before answering each calculator request (a slow replica)",
     )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="answer this fraction of the calculator requests with a server error "
+        "(HTTP 500 / gRPC INTERNAL), drawn from a generator seeded with the replica id",
+    )
     return parser
 
 
@@ -136,6 +148,7 @@ def parse_service_args(
             downstream=downstream if args.service == "percentage" else {},
             server_model=args.server_model,
             delay=args.delay,
+            error_rate=args.error_rate,
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:
