@@ -15,7 +15,7 @@ import typer
 from calcbench.cli.display import ConsoleDisplay
 from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
-from calcbench.orchestration.fault import parse_fault
+from calcbench.orchestration.fault import parse_faults
 from calcbench.orchestration.plan import RunSettings, modes_for
 from calcbench.orchestration.run import RunOutcome, run_comparison
 from calcbench.orchestration.supervisor import PortTaken, StackError
@@ -65,10 +65,13 @@ def run(
         typer.Option(help="gRPC server model (default: the service's own default)."),
     ] = None,
     fault: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="slow-replica=SERVICE:INDEX:DELAY: that replica (e.g. addition:1) of both "
-            "stacks waits DELAY seconds before each answer, for the whole run."
+            "stacks waits DELAY seconds before each answer, for the whole run. "
+            "kill-replica=SERVICE:INDEX@SECONDS: SECONDS into each measured phase the replica "
+            "is killed (SIGKILL) and restarted on its ports. error-rate=SERVICE:P: the service "
+            "answers a fraction P of its calls with a server error. Repeatable."
         ),
     ] = None,
     balancing_modes: Annotated[
@@ -96,8 +99,8 @@ def run(
         # The post's shape: one connection per service per protocol, unless asked otherwise.
         pooled = {} if options.get("connections") is not None else {"connections": 1}
         load = settings_from_options(options, protocol="rest", **pooled)
-        slow = parse_fault(fault) if fault is not None else None
-        modes = modes_for(scenario.value, load.balancing, slow, balancing_modes)
+        faults = parse_faults(fault or [])
+        modes = modes_for(scenario.value, load.balancing, faults.slow, balancing_modes)
         settings = RunSettings(
             load=load,
             out_dir=out or _default_out(),
@@ -107,8 +110,10 @@ def run(
             balancing_modes=modes,
             host=host,
             server_model=grpc_server_model.value if grpc_server_model else None,
-            fault=slow,
+            fault=faults.slow,
             calibrate=calibrate,
+            kills=faults.kills,
+            error_rates=faults.error_rates,
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc

@@ -20,14 +20,15 @@ from pathlib import Path
 from calcbench.core.endpoints import format_address
 from calcbench.core.listening import PortShare
 from calcbench.core.vocabulary import BALANCING_MODES, DOWNSTREAMS, MAX_REPLICAS, SERVICES
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, SlowReplica
 from calcbench.orchestration.ports import DEFAULT_BASE_PORTS, fixed_ports
 
 
 @dataclass(frozen=True)
 class StackSettings:
     """What to start. `base_port=None` lets every replica bind free ports; otherwise the
-    documented layout. `slow_replica` starts that one replica with `--delay`."""
+    documented layout. `slow_replica` starts that one replica with `--delay`; `error_rates`
+    start every replica of their service with `--error-rate`."""
 
     protocol: str
     replicas: int = 1
@@ -38,6 +39,7 @@ class StackSettings:
     log_dir: Path | None = None
     startup_timeout: float = 30.0
     slow_replica: SlowReplica | None = None
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
         if self.protocol not in DEFAULT_BASE_PORTS:
@@ -145,6 +147,9 @@ def command(settings: StackSettings, launch: Launch) -> list[str]:
     slow = settings.slow_replica
     if slow is not None and slow.replica_id == launch.replica_id:
         argv += ["--delay", repr(slow.delay)]
+    for errors in settings.error_rates:
+        if errors.service == launch.service:
+            argv += ["--error-rate", repr(errors.rate)]
     for name, targets in launch.downstream.items():
         argv += [f"--{name}-endpoint", ",".join(targets)]
     return argv

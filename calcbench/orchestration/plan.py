@@ -8,7 +8,7 @@ from typing import Final
 
 from calcbench.core.rundir import phase_name
 from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, KillReplica, SlowReplica
 from loadgen.settings import LoadSettings
 
 SCENARIOS: Final = ("default", "balancing")
@@ -19,7 +19,8 @@ MODES: Final = BALANCING_MODES
 class RunSettings:
     """One comparison run. `load` is the workload; its protocol and balancing are set per phase.
 
-    `fault`, when set, slows one replica of both stacks for the whole run.
+    `fault`, when set, slows one replica of both stacks for the whole run; `kills` kill and
+    restart replicas during each measured phase; `error_rates` make services answer errors.
     """
 
     load: LoadSettings
@@ -33,6 +34,8 @@ class RunSettings:
     fault: SlowReplica | None = None
     #: Measure the floor before the rounds (`--no-calibrate` skips it).
     calibrate: bool = True
+    kills: tuple[KillReplica, ...] = ()
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -48,6 +51,13 @@ class RunSettings:
             raise ValueError("a balancing mode is listed twice")
         if self.fault is not None:
             self.fault.check_replicas(self.replicas)
+        for kill in self.kills:
+            kill.check_replicas(self.replicas)
+            if kill.seconds >= self.load.duration:
+                raise ValueError(
+                    f"--fault {kill.describe()}: the kill must fall inside the "
+                    f"{self.load.duration:g} s measured phase (see --duration)"
+                )
 
 
 def modes_for(

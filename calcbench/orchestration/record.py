@@ -65,6 +65,9 @@ def _settings(settings: RunSettings) -> dict[str, Any]:
     load.pop("protocol", None)
     if settings.fault is not None:
         load["fault"] = settings.fault.describe()
+    faults = [f for f in (settings.fault, *settings.kills, *settings.error_rates) if f]
+    if settings.kills or settings.error_rates:
+        load["faults"] = [f.describe() for f in faults]
     return {
         **load,
         "rounds": settings.rounds,

@@ -60,6 +60,7 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
                 server_model=settings.server_model if protocol == "grpc" else None,
                 log_dir=log_dir,
                 slow_replica=settings.fault,
+                error_rates=settings.error_rates,
             )
         )
         for protocol in PROTOCOLS
