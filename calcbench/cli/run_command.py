@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,7 +16,7 @@ from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
 from calcbench.orchestration.fault import parse_faults
 from calcbench.orchestration.plan import RunSettings, modes_for
-from calcbench.orchestration.run import RunOutcome, run_comparison
+from calcbench.orchestration.run import Interrupted, RunOutcome, run_comparison
 from calcbench.orchestration.supervisor import PortTaken, StackError
 from loadgen.options import load_options, settings_from_options
 
@@ -27,9 +26,10 @@ class Scenario(StrEnum):
     balancing = "balancing"
 
 
-def _sigterm_as_sigint(signum: int, frame: FrameType | None) -> None:
-    # One interrupt path: SIGTERM is handled exactly like Ctrl-C (keep what was measured).
-    os.kill(os.getpid(), signal.SIGINT)
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    # One interrupt path: SIGTERM is handled like Ctrl-C (keep what was measured), and the
+    # exception names it so that the exit status does (143, not 130).
+    raise Interrupted(signum)
 
 
 def _default_out() -> Path:
@@ -117,18 +117,28 @@ def run(
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         outcome = run_comparison(settings, ConsoleDisplay(console))
+        _report_unless_interrupted(outcome)
     except PortTaken as exc:
         raise fail(str(exc), code=2) from exc
     except (StackError, OSError) as exc:
         raise fail(str(exc)) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _report(outcome)
     if outcome.partial:
-        raise typer.Exit(130)
+        raise typer.Exit(128 + (outcome.signum or signal.SIGINT))
+
+
+def _report_unless_interrupted(outcome: RunOutcome) -> None:
+    """`_report`; a Ctrl-C or SIGTERM meanwhile leaves the measurements and what was written."""
+    try:
+        _report(outcome)
+    except KeyboardInterrupt as exc:
+        outcome.partial = True
+        outcome.signum = outcome.signum or getattr(exc, "signum", signal.SIGINT)
+        console.print(f"interrupted while reporting; measurements kept in {outcome.out_dir}")
 
 
 def _report(outcome: RunOutcome) -> None:

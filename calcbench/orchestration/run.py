@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,10 +17,11 @@ from typing import Protocol
 from calcbench.core.rundir import CALIBRATION, CALIBRATION_DIR, LOGS, WIRE
 from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.calibration import CalibrationRow, calibrate, write_calibration
+from calcbench.orchestration.chaos import PhaseFaults
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
-from calcbench.orchestration.supervisor import Stack, StackSettings
+from calcbench.orchestration.supervisor import Stack, StackError, StackSettings
 from calcbench.orchestration.wire import WireBytes, measure_bytes, write_wire
 from loadgen import LoadResult, Progress
 
@@ -38,6 +40,14 @@ class RunDisplay(Protocol):
     def calibrated(self, rows: list[CalibrationRow]) -> None: ...
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the one way a run is interrupted, naming the signal (exit 128 + it)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 @dataclass
 class RunOutcome:
     out_dir: Path
@@ -45,6 +55,8 @@ class RunOutcome:
     partial: bool = True
     completed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The signal that interrupted the run, if one did.
+    signum: int | None = None
 
 
 @contextlib.contextmanager
@@ -108,15 +120,29 @@ def _run_mode(
             endpoints = stacks[phase.protocol].endpoints
             assert endpoints is not None  # a started stack has its endpoints
             load = replace(settings.load, balancing=phase.balancing)
-            result = run_phase(load, endpoints, record.phase_dir(phase), display.progress)
-            warnings = list(result.warnings)
+            faults = PhaseFaults(stacks[phase.protocol], settings.kills, load.warmup)
+            progress = faults.progress(display.progress)
+            result = run_phase(load, endpoints, record.phase_dir(phase), progress, during=faults)
+            warnings = list(result.warnings) + _died(faults)
             record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
+            record.add_fault_events(phase, [event.to_dict() for event in faults.events])
             outcome.warnings += [f"{phase.name}: {w}" for w in warnings]
             display.phase_finished(phase, result)
+            if faults.error is not None:
+                raise StackError(faults.error)
             if result.interrupted:
-                raise KeyboardInterrupt
+                raise Interrupted(result.stop_signal or signal.SIGINT)
             outcome.completed.append(phase.name)
         display.status("stopping both stacks")
+
+
+def _died(faults: PhaseFaults) -> list[str]:
+    """A warning per replica that died by itself (and was restarted) during the phase."""
+    return [
+        f"{e.replica} exited by itself {e.second:.1f} s into the phase and was restarted"
+        for e in faults.events
+        if e.kind == "died"
+    ]
 
 
 def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
@@ -132,7 +158,8 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
         for mode, group in itertools.groupby(phases, key=lambda p: p.balancing):
             _run_mode(settings, mode, list(group), record, display, outcome)
         outcome.partial = False
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        outcome.signum = getattr(exc, "signum", signal.SIGINT)
         display.status("interrupted: keeping what was measured")
     finally:
         record.finish(outcome.partial)
