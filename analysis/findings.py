@@ -206,18 +206,18 @@ def findings(a: Analysis) -> list[str]:
 def _lag(a: Analysis, protocol: str) -> str:
     rows = a.phases[a.phases["protocol"] == protocol]
     if rows.empty:
-        return f"{protocol}: no phase"
+        return f"{label(protocol)}: no phase"
     p50, p99 = rows["lag_p50_ms"].max(), rows["lag_p99_ms"].max()
-    return f"{protocol} p50 {p50:.2f} ms / p99 {p99:.2f} ms"
+    return f"{label(protocol)} p50 {p50:.2f} ms / p99 {p99:.2f} ms"
 
 
 def _floor(a: Analysis, protocol: str) -> str:
     native = value(a.breakdown, protocol, "native_floor_p50")
     mine = value(a.breakdown, protocol, "calcbench_p50")
     if math.isnan(mine):
-        return f"{protocol}: not calibrated"
+        return f"{label(protocol)}: not calibrated"
     floor = "no native tool" if math.isnan(native) else f"native {native:.3f} ms"
-    return f"{protocol} {floor}, calcbench {mine:.3f} ms"
+    return f"{label(protocol)} {floor}, calcbench {mine:.3f} ms"
 
 
 def error_bars(a: Analysis) -> str:

@@ -51,17 +51,22 @@ def calibrate(
     return rows
 
 
-def _calcbench(protocol: str, endpoints: Endpoints, out: Path, seconds: float) -> CalibrationRow:
-    settings = LoadSettings(
+def one_in_flight(protocol: str, seconds: float, warmup: float) -> LoadSettings:
+    """calcbench's closed loop with one caller against addition, as the native tools run."""
+    return LoadSettings(
         protocol=protocol,
         mix=((Service.ADDITION, 1.0),),
         rate=None,
         concurrency=1,
         duration=seconds,
-        warmup=WARMUP,
+        warmup=warmup,
         # Long enough that a busy machine never turns a call into a timeout.
         timeout=10.0,
     )
+
+
+def _calcbench(protocol: str, endpoints: Endpoints, out: Path, seconds: float) -> CalibrationRow:
+    settings = one_in_flight(protocol, seconds, WARMUP)
     result = run_load(settings, _only_addition(endpoints), out)
     with (out / SUMMARY).open(newline="") as handle:
         total = next(row for row in csv.DictReader(handle) if row["operation"] == "all")

@@ -147,6 +147,9 @@ class Stack:
 
     def _wait_ready(self) -> None:
         assert self._selector is not None
+        # The timeout runs from the last replica that became ready: the boot goes in waves
+        # (boot.py), and on a busy machine a stack of many replicas takes several timeouts'
+        # worth in all while every wave is quick. Only a wave that makes no progress fails.
         deadline = time.monotonic() + self.settings.startup_timeout
         while len(self._bound) < len(replica_ids(self.settings)):
             remaining = deadline - time.monotonic()
@@ -158,6 +161,7 @@ class Stack:
             for key, _ in self._selector.select(timeout=remaining):
                 self._selector.unregister(key.fileobj)
                 self._read_ready(key.data)
+                deadline = time.monotonic() + self.settings.startup_timeout
             self._launch_what_can_start()
         self._selector.close()
         self._selector = None

@@ -19,9 +19,9 @@ from typing import Final
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, format_address, parse_address
 from calcbench.core.rundir import WIRE_COLUMNS
 from calcbench.core.vocabulary import Service
+from calcbench.orchestration.calibration import one_in_flight
 from loadgen import run_load
 from loadgen.rundir import write_csv
-from loadgen.settings import LoadSettings
 
 _CHUNK: Final = 65536
 Relay = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -75,6 +75,15 @@ def _handler(target: tuple[str, int], count: Counts) -> Relay:
     return relay
 
 
+async def _shut(server: asyncio.Server) -> None:
+    """Stop accepting, then end the pipes still open, before their loop closes."""
+    server.close()
+    pipes = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pipes:
+        task.cancel()
+    await asyncio.gather(*pipes, return_exceptions=True)
+
+
 @contextmanager
 def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     """A relay to `target` on 127.0.0.1 (any free port), in its own thread; its address and
@@ -98,7 +107,7 @@ def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     try:
         yield format_address("127.0.0.1", port), count
     finally:
-        holder["server"].close()
+        asyncio.run_coroutine_threadsafe(_shut(holder["server"]), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
@@ -113,15 +122,8 @@ def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float
                   ) -> WireBytes:  # fmt: skip
     """Closed loop, one call in flight, to `addition` through the relay: bytes per request."""
     address = endpoints.services[Service.ADDITION].address
-    settings = LoadSettings(
-        protocol=protocol,
-        mix=((Service.ADDITION, 1.0),),
-        rate=None,
-        concurrency=1,
-        duration=seconds,
-        warmup=0.0,
-        timeout=10.0,
-    )
+    # No warm-up: every byte the relay counts belongs to a counted request.
+    settings = one_in_flight(protocol, seconds, warmup=0.0)
     with counting_relay(address) as (relay, count):
         through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)})
         result = run_load(settings, through, out)
