@@ -6,7 +6,6 @@ import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -15,8 +14,9 @@ from calcbench.cli.display import ConsoleDisplay
 from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
 from calcbench.orchestration.fault import parse_faults
+from calcbench.orchestration.interrupt import latch
 from calcbench.orchestration.plan import RunSettings, modes_for
-from calcbench.orchestration.run import Interrupted, RunOutcome, run_comparison
+from calcbench.orchestration.run import RunOutcome, run_comparison
 from calcbench.orchestration.supervisor import PortTaken, StackError
 from loadgen.options import load_options, settings_from_options
 
@@ -24,12 +24,6 @@ from loadgen.options import load_options, settings_from_options
 class Scenario(StrEnum):
     default = "default"
     balancing = "balancing"
-
-
-def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    # One interrupt path: SIGTERM is handled like Ctrl-C (keep what was measured), and the
-    # exception names it so that the exit status does (143, not 130).
-    raise Interrupted(signum)
 
 
 def _default_out() -> Path:
@@ -117,7 +111,9 @@ def run(
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # One interrupt path: SIGTERM is handled like Ctrl-C (keep what was measured), and the
+    # exception names the signal so that the exit status does (143, not 130).
+    previous = {s: signal.signal(s, latch) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         outcome = run_comparison(settings, ConsoleDisplay(console))
         _report_unless_interrupted(outcome)
@@ -126,7 +122,8 @@ def run(
     except (StackError, OSError) as exc:
         raise fail(str(exc)) from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if outcome.partial:
         raise typer.Exit(128 + (outcome.signum or signal.SIGINT))
 

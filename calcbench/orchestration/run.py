@@ -18,6 +18,7 @@ from calcbench.core.rundir import CALIBRATION, CALIBRATION_DIR, LOGS, WIRE
 from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.calibration import CalibrationRow, calibrate, write_calibration
 from calcbench.orchestration.chaos import PhaseFaults
+from calcbench.orchestration.interrupt import Interrupted, latch
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
@@ -38,14 +39,6 @@ class RunDisplay(Protocol):
     def phase_finished(self, phase: Phase, result: LoadResult) -> None: ...
 
     def calibrated(self, rows: list[CalibrationRow]) -> None: ...
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: the one way a run is interrupted, naming the signal (exit 128 + it)."""
-
-    def __init__(self, signum: int = signal.SIGINT) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 @dataclass
@@ -83,6 +76,7 @@ def _stacks(settings: RunSettings, mode: str, log_dir: Path) -> Iterator[dict[st
             stack.spawn()  # both stacks boot side by side: half the wait on 2 cores
         for stack in stacks.values():
             stack.wait_started()
+        latch.check()
         yield stacks
 
 
@@ -115,6 +109,7 @@ def _run_mode(
         if settings.calibrate and not outcome.completed:
             _calibrate(stacks, record, display)
         for phase in phases:
+            latch.check()
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)
             endpoints = stacks[phase.protocol].endpoints
@@ -151,6 +146,7 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
     Raises OSError (unwritable folder) and StackError (a port in use, a service that never
     became healthy) with one-line messages; every started process is stopped either way.
     """
+    latch.reset()
     record = RunRecord(settings)
     phases = plan_phases(settings)
     outcome = RunOutcome(out_dir=record.dir, planned=len(phases))

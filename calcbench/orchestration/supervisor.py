@@ -33,6 +33,7 @@ from calcbench.orchestration.boot import (
     replica_ids,
 )
 from calcbench.orchestration.health import wait_healthy
+from calcbench.orchestration.interrupt import latch
 
 __all__ = ["BALANCING_MODES", "PortTaken", "Stack", "StackError", "StackSettings"]
 
@@ -131,18 +132,20 @@ class Stack:
             self.settings.log_dir.mkdir(parents=True, exist_ok=True)
             name = f"{self.settings.protocol}-{launch.replica_id}.log"
             log = (self.settings.log_dir / name).open(mode)
-        process = subprocess.Popen(
-            command(self.settings, launch),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        child = _Child(launch.replica_id, process, log)
-        self._children[launch.replica_id] = child
-        self._launches[launch.replica_id] = launch
+        with latch.deferred():
+            process = subprocess.Popen(
+                command(self.settings, launch),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+            # Registered before a deferred signal is raised, so that `stop` stops it.
+            child = _Child(launch.replica_id, process, log)
+            self._children[launch.replica_id] = child
+            self._launches[launch.replica_id] = launch
         return child
 
     def _wait_ready(self) -> None:
