@@ -183,11 +183,16 @@ def plot_spectrum(spectra: Mapping[tuple[str, str], Dist], ax: Axes, max_nines: 
 
 
 def plot_timeseries(
-    timeseries: pd.DataFrame, order: Sequence[tuple[int, str, str]], ax_rps: Axes, ax_p99: Axes
+    timeseries: pd.DataFrame,
+    order: Sequence[tuple[int, str, str]],
+    ax_rps: Axes,
+    ax_p99: Axes,
+    faults: Mapping[tuple[int, str, str], Sequence[float]] | None = None,
 ) -> None:
     """All-operations RPS and p99 per second, phases laid end to end in run `order`.
 
-    `order` lists the phases as (round, balancing, protocol) in the order they ran.
+    `order` lists the phases as (round, balancing, protocol) in the order they ran; `faults`
+    the seconds into a phase at which a replica went down, each drawn as a dotted line.
     """
     rows = timeseries[timeseries["operation"] == "all"]
     if no_data(ax_rps, rows) or no_data(ax_p99, rows):
@@ -204,6 +209,9 @@ def plot_timeseries(
         style = BALANCING_STYLES.get(key[1], "-")
         ax_rps.plot(x, phase["requests"], style, color=color(protocol))
         ax_p99.plot(x, phase["p99_ms"], style, color=color(protocol))
+        for second in (faults or {}).get(key, ()):
+            for ax in (ax_rps, ax_p99):
+                ax.axvline(offset + second, color="black", ls=":", lw=1)
         offset = float(x.max()) + 2
     ax_rps.set_ylabel("requests per second")
     ax_rps.set_ylim(bottom=0)

@@ -96,8 +96,22 @@ def _timeseries(a: Analysis) -> Figure:
         (int(r["round"]), str(r["balancing"]), str(r["protocol"]))
         for r in a.phases.to_dict("records")
     ]
-    charts.plot_timeseries(a.timeseries, order, axes[0][0], axes[1][0])
+    charts.plot_timeseries(a.timeseries, order, axes[0][0], axes[1][0], _fault_seconds(a))
     return fig
+
+
+def _fault_seconds(a: Analysis) -> dict[tuple[int, str, str], list[float]]:
+    """The seconds at which a replica went down, per (round, balancing, protocol)."""
+    keys = {
+        str(r["phase"]): (int(r["round"]), str(r["balancing"]), str(r["protocol"]))
+        for r in a.phases.to_dict("records")
+    }
+    out: dict[tuple[int, str, str], list[float]] = {}
+    for event in a.run.meta.get("fault_events") or []:
+        key = keys.get(str(event.get("phase")))
+        if key is not None:
+            out.setdefault(key, []).append(float(event["second"]))
+    return out
 
 
 def _pairs(a: Analysis, title: str, left: PerMode, right: PerMode) -> Figure:

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.balance_findings import balancing_findings
 from analysis.breakdown import value
 from analysis.compute import Analysis
+from analysis.recovery import recoveries, recovery_findings
 from analysis.style import fmt_ci, fmt_ms, fmt_num, fmt_pct, fmt_ratio, label
 from calcbench.core.vocabulary import PROTOCOLS
 
@@ -200,7 +201,15 @@ def findings(a: Analysis) -> list[str]:
         out += [prefix + s for s in sentences]
     if a.multi_replica:
         out += balancing_findings(a.balancing)
-    return out + _shared_cores(a)
+    return out + fault_findings(a) + _shared_cores(a)
+
+
+def fault_findings(a: Analysis) -> list[str]:
+    """Time to recovery per protocol, when replicas went down (`--fault kill-replica`)."""
+    events = a.run.meta.get("fault_events") or []
+    if not events:
+        return []
+    return recovery_findings(recoveries(a.timeseries, a.phases, events))
 
 
 def _lag(a: Analysis, protocol: str) -> str:

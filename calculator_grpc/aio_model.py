@@ -16,7 +16,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from calcbench.core.arithmetic import InvalidArgument
-from calcbench.core.calculation import Calculate, SyncCalculate, calculation, sync_calculation
+from calcbench.core.calculation import (
+    Calculate,
+    InjectedError,
+    SyncCalculate,
+    calculation,
+    sync_calculation,
+)
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Result
 from calcbench.core.rpc import MalformedRequest, read_operands
 from calcbench.core.service_config import ServiceConfig
@@ -26,6 +32,7 @@ from calculator_grpc import wiring
 from calculator_grpc.downstream import AioDownstream, DownstreamError
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_INTERNAL = grpc.StatusCode.INTERNAL
 _START_TIMEOUT = 10.0
 
 Behaviour = Callable[[bytes, Any], Awaitable[Result]]
@@ -85,11 +92,17 @@ class AioServer:
         """The method handler of `config.service` (on the loop, where channels must be made)."""
         metadata = wiring.replica_metadata(config)
         if config.service != Service.PERCENTAGE and not config.delay:
-            return _immediate(sync_calculation(config.service), metrics, metadata)
+            calculate = sync_calculation(
+                config.service, error_rate=config.error_rate, seed=config.replica_id
+            )
+            return _immediate(calculate, metrics, metadata)
         if config.service == Service.PERCENTAGE:
             self._downstream = AioDownstream(config.downstream, config.tls)
         call = None if self._downstream is None else self._downstream.call
-        return _awaiting(calculation(config.service, call, config.delay), metrics, metadata)
+        faulty = calculation(
+            config.service, call, config.delay, config.error_rate, seed=config.replica_id
+        )
+        return _awaiting(faulty, metrics, metadata)
 
 
 async def _add_health(server: Any, service: str) -> None:
@@ -117,6 +130,9 @@ def _immediate(calculate: SyncCalculate, metrics: ServiceMetrics, metadata: Any)
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            await context.abort(_INTERNAL, str(exc))
         observe("ok", perf_counter() - started)
         return Result(result=result)
 
@@ -139,6 +155,9 @@ def _awaiting(calculate: Calculate, metrics: ServiceMetrics, metadata: Any) -> B
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            await context.abort(_INTERNAL, str(exc))
         except DownstreamError as exc:
             observe(exc.outcome, perf_counter() - started)
             await context.abort(exc.status, exc.message)

@@ -16,7 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from calcbench.core.arithmetic import InvalidArgument
-from calcbench.core.calculation import SyncCalculate, sync_calculation
+from calcbench.core.calculation import InjectedError, SyncCalculate, sync_calculation
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Result
 from calcbench.core.rpc import MalformedRequest, read_operands
 from calcbench.core.service_config import ServiceConfig
@@ -31,6 +31,7 @@ WORKERS = {"percentage": 64}
 DEFAULT_WORKERS = 8
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_INTERNAL = grpc.StatusCode.INTERNAL
 
 Behaviour = Callable[[bytes, Any], Result]
 
@@ -66,7 +67,9 @@ def start(config: ServiceConfig, metrics: ServiceMetrics) -> SyncServer:
         downstream = SyncDownstream(config.downstream, config.tls)
     started = SyncServer(0, None, server, executor, downstream)
     call = None if downstream is None else downstream.call
-    calculate = sync_calculation(config.service, call, config.delay)
+    calculate = sync_calculation(
+        config.service, call, config.delay, config.error_rate, seed=config.replica_id
+    )
     behaviour = _handler(calculate, metrics, wiring.replica_metadata(config), config.delay)
     wiring.register(server, config.service, wiring.bytes_handler(behaviour))
     _add_health(server, config.service)
@@ -109,6 +112,9 @@ def _handler(
         except DownstreamError as exc:
             observe(exc.outcome, perf_counter() - started)
             context.abort(exc.status, exc.message)
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            context.abort(_INTERNAL, str(exc))
         # After a --delay the caller's deadline may have passed: grpc drops the answer and the
         # caller sees DEADLINE_EXCEEDED, so count a timeout as the aio model does. (Asked only
         # then: is_active takes a lock, a cost the undelayed path does not pay.)

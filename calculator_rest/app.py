@@ -51,7 +51,10 @@ def create_app(config: ServiceConfig, metrics: ServiceMetrics) -> FastAPI:
     if config.service == Service.PERCENTAGE:
         downstream = Downstream(config.downstream, tls=config.tls)
     call = None if downstream is None else downstream.call
-    endpoint = Endpoint(calculation(config.service, call, config.delay), metrics)
+    calculate = calculation(
+        config.service, call, config.delay, config.error_rate, seed=config.replica_id
+    )
+    endpoint = Endpoint(calculate, metrics)
     path = f"/{config.service}"
     app = CalculatorApp(
         replica=config.replica_id,

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.calculation import InjectedError
 from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.downstream import DownstreamError
 from calculator_rest.guard import BodyTooLarge
@@ -65,6 +66,8 @@ class Endpoint:
             outcome, status, detail = "malformed", 400, "client disconnected mid-body"
         except DownstreamError as exc:
             outcome, status, detail = exc.outcome, exc.status, str(exc)
+        except InjectedError as exc:
+            outcome, status, detail = "server_error", 500, str(exc)
         except Exception:
             logger.exception("unexpected error")
             outcome, status, detail = "server_error", 500, "internal server error"

@@ -48,6 +48,8 @@ class LoadResult:
     cpu_us_per_request: float | None
     bound: bool
     warnings: tuple[str, ...]
+    #: The signal that stopped the sending (SIGINT or SIGTERM), if one did.
+    stop_signal: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -66,7 +67,8 @@ def run_load(
                 results = _in_workers(session, stop)
         finally:
             session.close()
-    return write_results(session.report_input(results, stop.is_set()))
+    result = write_results(session.report_input(results, stop.is_set()))
+    return replace(result, stop_signal=stop.signum)
 
 
 def check_endpoints(settings: LoadSettings, endpoints: Endpoints) -> None:
@@ -180,17 +182,28 @@ def _in_workers(session: _Session, stop: threading.Event) -> list[WorkerResult]:
     return pool.results
 
 
+class _Stop(threading.Event):
+    """Set by the first SIGINT or SIGTERM, whose number it keeps."""
+
+    signum: int | None = None
+
+    def stop(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.set()
+
+
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def _stop_on_signals() -> Iterator[_Stop]:
     """An event set by SIGINT or SIGTERM while the block runs; the previous handlers are put
     back after it. Signals can only be handled in the main thread: elsewhere, nothing is set."""
-    stop = threading.Event()
+    stop = _Stop()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for signum in previous:
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+        signal.signal(signum, lambda signum, _frame: stop.stop(signum))
     try:
         yield stop
     finally:

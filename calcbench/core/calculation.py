@@ -3,7 +3,8 @@
 The REST app, the gRPC `aio` model and the gRPC `sync` model are adapters around these
 functions: they read operands off the wire, call a calculation, and map its answer or its
 `InvalidArgument` (or their own downstream errors) back onto the wire. A calculation is built
-once per process; with no `--delay` it is the bare steps, so a request pays for nothing else.
+once per process; with no `--delay` and no `--error-rate` it is the bare steps, so a request
+pays for nothing else.
 
 Percentage is the one service that calls others. Its steps, in both twins: check the operands,
 multiply over the network, divide the product by 100 over the network, check the result. How a
@@ -14,6 +15,7 @@ deadline the call passes on; REST: nothing, since HTTP has no deadline to pass o
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
@@ -34,6 +36,11 @@ _MULTIPLICATION: Final = Service.MULTIPLICATION.value
 _DIVISION: Final = Service.DIVISION.value
 
 
+class InjectedError(Exception):
+    """A server error the replica was told to answer with (`--error-rate`): HTTP 500 / gRPC
+    INTERNAL on the wire, `server_error` in the metrics."""
+
+
 class Calculate(Protocol):
     """The result for `op1`, `op2`, or `InvalidArgument`; `context` is passed to any call."""
 
@@ -46,24 +53,39 @@ class SyncCalculate(Protocol):
     def __call__(self, op1: float, op2: float, context: Any = None, /) -> float: ...
 
 
-def calculation(service: str, call: Call | None = None, delay: float = 0.0) -> Calculate:
+def calculation(
+    service: str,
+    call: Call | None = None,
+    delay: float = 0.0,
+    error_rate: float = 0.0,
+    seed: str = "",
+) -> Calculate:
     """The calculation `service` answers with, for a server on an event loop.
 
     `call` reaches percentage's downstreams (required for percentage, unused otherwise);
-    `delay` seconds are waited before each answer (`--delay`, a slow replica).
+    `delay` seconds are waited before each answer (`--delay`, a slow replica); a fraction
+    `error_rate` of the calls raise `InjectedError` instead, drawn from `seed` (`failing`).
     """
     if service == Service.PERCENTAGE:
-        return delayed(percentage(_required(call)), delay)
-    return delayed(asynchronous(local(service)), delay)
+        steps = delayed(percentage(_required(call)), delay)
+    else:
+        steps = delayed(asynchronous(local(service)), delay)
+    return failing(steps, error_rate, seed)
 
 
 def sync_calculation(
-    service: str, call: SyncCall | None = None, delay: float = 0.0
+    service: str,
+    call: SyncCall | None = None,
+    delay: float = 0.0,
+    error_rate: float = 0.0,
+    seed: str = "",
 ) -> SyncCalculate:
     """The same calculation for a server whose handlers run on threads."""
     if service == Service.PERCENTAGE:
-        return sync_delayed(sync_percentage(_required(call)), delay)
-    return sync_delayed(local(service), delay)
+        steps = sync_delayed(sync_percentage(_required(call)), delay)
+    else:
+        steps = sync_delayed(local(service), delay)
+    return sync_failing(steps, error_rate, seed)
 
 
 def local(service: str) -> SyncCalculate:
@@ -135,6 +157,39 @@ def sync_delayed(calculate: SyncCalculate, delay: float) -> SyncCalculate:
         return calculate(op1, op2, context)
 
     return slow
+
+
+def failing(calculate: Calculate, rate: float, seed: str) -> Calculate:
+    """`calculate`, except that a fraction `rate` of the calls raise `InjectedError` at once;
+    `calculate` itself when 0.
+
+    The draws come from a generator seeded with `seed` (the replica id), so the twin replicas
+    of both stacks fail the same calls of the same sequence of requests.
+    """
+    if rate <= 0:
+        return calculate
+    draw = random.Random(seed).random
+
+    async def maybe_failing(op1: float, op2: float, context: Any = None, /) -> float:
+        if draw() < rate:
+            raise InjectedError(f"injected server error (--error-rate {rate:g})")
+        return await calculate(op1, op2, context)
+
+    return maybe_failing
+
+
+def sync_failing(calculate: SyncCalculate, rate: float, seed: str) -> SyncCalculate:
+    """`failing` for a handler on a thread (one draw at a time: `random()` holds the GIL)."""
+    if rate <= 0:
+        return calculate
+    draw = random.Random(seed).random
+
+    def maybe_failing(op1: float, op2: float, context: Any = None, /) -> float:
+        if draw() < rate:
+            raise InjectedError(f"injected server error (--error-rate {rate:g})")
+        return calculate(op1, op2, context)
+
+    return maybe_failing
 
 
 def _required(call: Any) -> Any:

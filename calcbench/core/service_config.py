@@ -37,7 +37,8 @@ class ServiceConfig:
     when set, is this replica's own address. Port 0 binds any free port.
     `downstream` maps multiplication/division to one address (shared) or several (the
     percentage service then spreads its requests over them, round robin). `delay` seconds
-    are spent before answering each calculator request (a slow replica, for `--fault`).
+    are spent before answering each calculator request (a slow replica, for `--fault`);
+    a fraction `error_rate` of the requests are answered with a server error instead.
     `tls`, when set, serves the calculator over TLS and makes percentage's downstream calls
     over TLS too (with `tls.mtls`, both sides present and verify certificates); health stays
     on the same port and /metrics stays plaintext (the control plane, as a mesh's admin port).
@@ -54,6 +55,7 @@ class ServiceConfig:
     server_model: str = "sync"
     delay: float = 0.0
     tls: TlsFiles | None = None
+    error_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -66,6 +68,8 @@ class ServiceConfig:
             raise ValueError("--join-port needs the --port a sibling replica opened, not 0")
         if not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError("--delay must be a number of seconds >= 0")
+        if not 0 <= self.error_rate <= 1:
+            raise ValueError("--error-rate must be a fraction between 0 and 1")
         if self.service == "percentage":
             missing = [d for d in DOWNSTREAMS if not self.downstream.get(d)]
             if missing:
@@ -114,6 +118,14 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         help="wait this long before answering each calculator request (a slow replica)",
     )
     _add_tls_flags(parser)
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="answer this fraction of the calculator requests with a server error "
+        "(HTTP 500 / gRPC INTERNAL), drawn from a generator seeded with the replica id",
+    )
     return parser
 
 
@@ -165,6 +177,7 @@ def parse_service_args(
             server_model=args.server_model,
             delay=args.delay,
             tls=_tls_files(args),
+            error_rate=args.error_rate,
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:

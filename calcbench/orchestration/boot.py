@@ -21,16 +21,17 @@ from calcbench.core.endpoints import format_address
 from calcbench.core.listening import PortShare
 from calcbench.core.tls import Pki
 from calcbench.core.vocabulary import BALANCING_MODES, DOWNSTREAMS, MAX_REPLICAS, SERVICES
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, SlowReplica
 from calcbench.orchestration.ports import DEFAULT_BASE_PORTS, fixed_ports
 
 
 @dataclass(frozen=True)
 class StackSettings:
     """What to start. `base_port=None` lets every replica bind free ports; otherwise the
-    documented layout. `slow_replica` starts that one replica with `--delay`. With `pki`
-    (made by `calcbench.core.tls.make_pki`) every replica serves TLS and percentage calls over
-    TLS; `mtls` makes every hop present and verify client certificates."""
+    documented layout. `slow_replica` starts that one replica with `--delay`; `error_rates`
+    start every replica of their service with `--error-rate`. With `pki` (made by
+    `calcbench.core.tls.make_pki`) every replica serves TLS and percentage calls over TLS;
+    `mtls` makes every hop present and verify client certificates."""
 
     protocol: str
     replicas: int = 1
@@ -43,6 +44,7 @@ class StackSettings:
     slow_replica: SlowReplica | None = None
     pki: Pki | None = None
     mtls: bool = False
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mtls and self.pki is None:
@@ -152,6 +154,9 @@ def command(settings: StackSettings, launch: Launch) -> list[str]:
     slow = settings.slow_replica
     if slow is not None and slow.replica_id == launch.replica_id:
         argv += ["--delay", repr(slow.delay)]
+    for errors in settings.error_rates:
+        if errors.service == launch.service:
+            argv += ["--error-rate", repr(errors.rate)]
     for name, targets in launch.downstream.items():
         argv += [f"--{name}-endpoint", ",".join(targets)]
     return argv + tls_flags(settings)

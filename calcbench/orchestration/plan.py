@@ -8,7 +8,7 @@ from typing import Final
 
 from calcbench.core.rundir import phase_name
 from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, KillReplica, SlowReplica
 from loadgen.settings import LoadSettings
 
 SCENARIOS: Final = ("default", "balancing")
@@ -19,9 +19,10 @@ MODES: Final = BALANCING_MODES
 class RunSettings:
     """One comparison run. `load` is the workload; its protocol and balancing are set per phase.
 
-    `fault`, when set, slows one replica of both stacks for the whole run. `tls_modes` are
-    plaintext (False) and/or TLS (True), measured in the same rounds; TLS phases use mTLS
-    when `load.mtls`.
+    `fault`, when set, slows one replica of both stacks for the whole run; `kills` kill and
+    restart replicas during each measured phase; `error_rates` make services answer errors.
+    `tls_modes` are plaintext (False) and/or TLS (True), measured in the same rounds; TLS
+    phases use mTLS when `load.mtls`.
     """
 
     load: LoadSettings
@@ -36,6 +37,8 @@ class RunSettings:
     #: Measure the floor before the rounds (`--no-calibrate` skips it).
     calibrate: bool = True
     tls_modes: tuple[bool, ...] = (False,)
+    kills: tuple[KillReplica, ...] = ()
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.tls_modes or len(set(self.tls_modes)) != len(self.tls_modes):
@@ -53,6 +56,13 @@ class RunSettings:
             raise ValueError("a balancing mode is listed twice")
         if self.fault is not None:
             self.fault.check_replicas(self.replicas)
+        for kill in self.kills:
+            kill.check_replicas(self.replicas)
+            if kill.seconds >= self.load.duration:
+                raise ValueError(
+                    f"--fault {kill.describe()}: the kill must fall inside the "
+                    f"{self.load.duration:g} s measured phase (see --duration)"
+                )
 
 
 def modes_for(

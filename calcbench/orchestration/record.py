@@ -35,6 +35,7 @@ class RunRecord:
             "versions": versions(),
             "phases": [],
             "warnings": [],
+            "fault_events": [],
         }
         self.save()
 
@@ -48,6 +49,14 @@ class RunRecord:
         self.data["phases"].append(entry)
         self.data["warnings"] += [f"{phase.name}: {w}" for w in warnings]
         self.save()
+
+    def add_fault_events(self, phase: Phase, events: list[dict[str, Any]]) -> None:
+        """What went down in the phase (see `chaos.FaultEvent`), for the report's markers and
+        its time to recovery."""
+        if events:
+            entry = {"phase": phase.name, "protocol": phase.protocol}
+            self.data["fault_events"] += [{**entry, **event} for event in events]
+            self.save()
 
     def finish(self, partial: bool) -> None:
         self.data["partial"] = partial
@@ -67,6 +76,9 @@ def _settings(settings: RunSettings) -> dict[str, Any]:
     load.pop("protocol", None)
     if settings.fault is not None:
         load["fault"] = settings.fault.describe()
+    faults = [f for f in (settings.fault, *settings.kills, *settings.error_rates) if f]
+    if settings.kills or settings.error_rates:
+        load["faults"] = [f.describe() for f in faults]
     return {
         **load,
         "rounds": settings.rounds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Protocol
 from calcbench.core.rundir import CALIBRATION, CALIBRATION_DIR, LOGS, WIRE
 from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.calibration import CalibrationRow, calibrate, write_calibration
+from calcbench.orchestration.chaos import PhaseFaults
+from calcbench.orchestration.interrupt import Interrupted, latch
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
 from calcbench.orchestration.record import RunRecord
-from calcbench.orchestration.supervisor import Stack, StackSettings
+from calcbench.orchestration.supervisor import Stack, StackError, StackSettings
 from calcbench.orchestration.tls_phases import (
     Pki,
     StackKey,
@@ -53,6 +56,8 @@ class RunOutcome:
     partial: bool = True
     completed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The signal that interrupted the run, if one did.
+    signum: int | None = None
 
 
 @contextlib.contextmanager
@@ -72,6 +77,7 @@ def _stacks(
                     server_model=settings.server_model if protocol == "grpc" else None,
                     log_dir=log_dir,
                     slow_replica=settings.fault,
+                    error_rates=settings.error_rates,
                 ),
                 pki if tls else None,
                 settings.load.mtls,
@@ -86,6 +92,7 @@ def _stacks(
             stack.spawn()  # both stacks boot side by side: half the wait on 2 cores
         for stack in stacks.values():
             stack.wait_started()
+        latch.check()
         yield stacks
 
 
@@ -124,23 +131,38 @@ def _run_mode(
         if settings.calibrate and not outcome.completed:
             _calibrate(stacks, record, display)
         for phase in phases:
+            latch.check()
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)
             endpoints = stacks[phase.protocol, phase.tls].endpoints
             assert endpoints is not None  # a started stack has its endpoints
             load = tls_load(replace(settings.load, balancing=phase.balancing), phase.tls)
-            result = run_phase(load, endpoints, record.phase_dir(phase), display.progress)
-            warnings = list(result.warnings)
+            faults = PhaseFaults(stacks[phase.protocol, phase.tls], settings.kills, load.warmup)
+            progress = faults.progress(display.progress)
+            result = run_phase(load, endpoints, record.phase_dir(phase), progress, during=faults)
+            warnings = list(result.warnings) + _died(faults)
             record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
+            record.add_fault_events(phase, [event.to_dict() for event in faults.events])
             outcome.warnings += [f"{phase.name}: {w}" for w in warnings]
             display.phase_finished(phase, result)
+            if faults.error is not None:
+                raise StackError(faults.error)
             if result.interrupted:
-                raise KeyboardInterrupt
+                raise Interrupted(result.stop_signal or signal.SIGINT)
             outcome.completed.append(phase.name)
         if len(settings.tls_modes) > 1:
             display.status("bytes per request, plaintext and TLS")
             measure_tls_wire(settings, stacks, mode, record.dir)
         display.status("stopping both stacks")
+
+
+def _died(faults: PhaseFaults) -> list[str]:
+    """A warning per replica that died by itself (and was restarted) during the phase."""
+    return [
+        f"{e.replica} exited by itself {e.second:.1f} s into the phase and was restarted"
+        for e in faults.events
+        if e.kind == "died"
+    ]
 
 
 def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
@@ -149,6 +171,7 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
     Raises OSError (unwritable folder) and StackError (a port in use, a service that never
     became healthy) with one-line messages; every started process is stopped either way.
     """
+    latch.reset()
     record = RunRecord(settings)
     phases = plan_phases(settings)
     outcome = RunOutcome(out_dir=record.dir, planned=len(phases))
@@ -157,7 +180,8 @@ def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:
             for mode, group in itertools.groupby(phases, key=lambda p: p.balancing):
                 _run_mode(settings, mode, list(group), record, display, outcome, pki)
         outcome.partial = False
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        outcome.signum = getattr(exc, "signum", signal.SIGINT)
         display.status("interrupted: keeping what was measured")
     finally:
         record.finish(outcome.partial)

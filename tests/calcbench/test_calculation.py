@@ -15,11 +15,14 @@ import pytest
 
 from calcbench.core.arithmetic import InvalidArgument, compute
 from calcbench.core.calculation import (
+    InjectedError,
     calculation,
     delayed,
+    failing,
     local,
     sync_calculation,
     sync_delayed,
+    sync_failing,
 )
 from calcbench.core.vocabulary import SERVICES
 
@@ -156,3 +159,43 @@ def test_a_delayed_invalid_argument_waits_too() -> None:
 def test_the_local_calculation_is_bound_once() -> None:
     with pytest.raises(KeyError, match="unknown service 'modulo'"):
         local("modulo")
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0])
+def test_no_error_rate_leaves_the_calculation_untouched(rate: float) -> None:
+    calculate = local("addition")
+    assert sync_failing(calculate, rate, "addition-0") is calculate
+    steps = calculation("addition")
+    assert failing(steps, rate, "addition-0") is steps
+
+
+def _sync_pattern(rate: float, seed: str, calls: int = 50) -> list[bool]:
+    calculate = sync_calculation("addition", error_rate=rate, seed=seed)
+    pattern = []
+    for _ in range(calls):
+        try:
+            calculate(1.0, 2.0)
+            pattern.append(False)
+        except InjectedError:
+            pattern.append(True)
+    return pattern
+
+
+async def _async_pattern(rate: float, seed: str, calls: int = 50) -> list[bool]:
+    calculate = calculation("addition", error_rate=rate, seed=seed)
+    pattern = []
+    for _ in range(calls):
+        try:
+            await calculate(1.0, 2.0)
+            pattern.append(False)
+        except InjectedError:
+            pattern.append(True)
+    return pattern
+
+
+def test_both_twins_fail_the_same_seeded_calls() -> None:
+    pattern = _sync_pattern(0.3, "addition-0")
+    assert pattern == asyncio.run(_async_pattern(0.3, "addition-0"))
+    assert pattern == _sync_pattern(0.3, "addition-0")  # the same again: seeded, not random
+    assert True in pattern and False in pattern
+    assert all(_sync_pattern(1.0, "x")) and not any(_sync_pattern(0.0, "x"))
