@@ -106,7 +106,7 @@ def analyse(run: Run) -> Analysis:
     phases = phase_table(run, counts, scrape_rows)
     inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
     replica_rows = replicas.replica_table(read_table(run, "replicas.csv"), scrape_rows)
-    per_round = replicas.balancing_rounds(replica_rows, run.replicas)
+    per_round = replicas.balancing_rounds(replica_rows, run.replicas_of)
     return Analysis(
         run=run,
         summary=summary,
