@@ -26,6 +26,9 @@ from calcbench.orchestration.serve import serve_until_stopped
 from calcbench.orchestration.supervisor import PortTaken, StackError, StackSettings
 from loadgen.cli import load
 
+#: What `calcbench[analysis]` adds; without it, every command but the reports works.
+ANALYSIS_MODULES = ("pandas", "matplotlib")
+
 app = typer.Typer(
     help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
     no_args_is_help=True,
@@ -104,6 +107,11 @@ def main() -> None:
         sys.exit(fail(exc.format_message(), exc.exit_code).exit_code)
     except typer.Abort:
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ANALYSIS_MODULES:
+            raise
+        # The service image installs calcbench without its analysis extra.
+        sys.exit(fail(f"{exc.name} is not installed: pip install 'calcbench[analysis]'").exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

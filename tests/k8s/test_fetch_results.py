@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from analysis.rundir import load_run
-from tests.k8s.manifests import K8S, NAMESPACES
+from tests.k8s.manifests import NAMESPACES
+
+K8S = Path(__file__).resolve().parents[2] / "k8s"
 
 FETCH = K8S / "fetch-results.sh"
 
