@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
 
 from analysis.cli import compare, report
+from calcbench.cli.k8s import k8s_app
 from calcbench.cli.run_command import run
 from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, Balancing, Protocol
@@ -94,6 +95,7 @@ app.command("run")(run)
 app.command("load")(load)
 app.command("report")(report)
 app.command("compare")(compare)
+app.add_typer(k8s_app, name="k8s")
 
 
 def main() -> None:

@@ -243,3 +243,10 @@ def test_services_accept_the_flags_the_manifests_pass(protocol: str) -> None:
     for argument in container(deployment)["args"]:
         if argument.startswith("--"):
             assert argument in usage
+
+
+def test_the_generator_command_exists() -> None:
+    command = container(generator(rendered(), NAMESPACES["grpc"]))["command"]
+    assert command == ["calcbench", "k8s", "generate"]
+    usage = help_text("-c", "from calcbench.cli import main; main()", *command[1:])
+    assert "generator pod" in usage
