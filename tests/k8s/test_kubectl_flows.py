@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from analysis.compute import analyse
+from analysis.report import compare_runs
 from analysis.rundir import load_run
 from calcbench.orchestration.k8s.bench import BenchFailed, BenchSettings, bench
 from calcbench.orchestration.k8s.cluster import Waits
@@ -229,3 +231,9 @@ def test_the_bench_command_measures_each_mesh_in_turn_and_compares(
     assert (out / "linkerd-shared" / "report.md").is_file()
     compare = (out / "compare" / "compare.csv").read_text()
     assert "unmeshed-shared" in compare and "linkerd-shared" in compare
+    # Runs are labelled by the situation they recorded, wherever their folders are.
+    moved = [tmp_path / "a" / "run", tmp_path / "b" / "run"]
+    for source, target in zip(("unmeshed-shared", "linkerd-shared"), moved, strict=True):
+        shutil.copytree(out / source, target)
+    table = compare_runs(moved, tmp_path / "compared")
+    assert list(dict.fromkeys(table["run"])) == ["unmeshed-shared", "linkerd-shared"]
