@@ -31,7 +31,9 @@ Manifest = dict[str, Any]
 Docs = tuple[Manifest, ...]
 
 
-def situation(stack: str = "both", mesh: str = "none", balancing: str = "shared", **knobs: Any):
+def situation(
+    stack: str = "both", mesh: str = "none", balancing: str = "shared", **knobs: Any
+) -> Situation:
     return Situation(
         protocols=StackChoice(stack).protocols, mesh=mesh, balancing=balancing, **knobs
     )
