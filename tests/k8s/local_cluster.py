@@ -118,10 +118,10 @@ def pod_env(box: Manifest, pod_name: str, stack: LocalStack) -> dict[str, str]:
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
     }
     for item in box.get("env", []):
-        value = item["value"]
-        environment[item["name"]] = (
-            stack.address(value) if item["name"].endswith("_ENDPOINT") else value
-        )
+        if "value" not in item:  # filled in by the downward API (the node): no node here
+            continue
+        name, value = item["name"], item["value"]
+        environment[name] = stack.address(value) if name.endswith("_ENDPOINT") else value
     return environment
 
 

@@ -82,7 +82,12 @@ def container(workload: Manifest) -> Manifest:
 
 
 def env(workload: Manifest) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container(workload).get("env", [])}
+    """The container's literal variables (not those the downward API fills in)."""
+    return {
+        item["name"]: item["value"]
+        for item in container(workload).get("env", [])
+        if "value" in item
+    }
 
 
 def flag(args: list[str], name: str) -> str:

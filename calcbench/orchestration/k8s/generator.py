@@ -20,6 +20,7 @@ from calcbench.core.endpoints import Endpoints, format_address, parse_address
 from calcbench.orchestration.health import is_healthy
 from calcbench.orchestration.k8s.archive import pack
 from calcbench.orchestration.k8s.generator_plan import (
+    NODE,
     GeneratorPlan,
     completion_index,
     endpoint_variable,
@@ -28,7 +29,6 @@ from loadgen import LoadSettings, Progress, run_load
 from loadgen.addressing import endpoint_from_list
 from loadgen.progress import progress_line
 
-NODE: Final = "CALCBENCH_NODE"
 POD_FILE: Final = "pod.json"
 RUN_DIR: Final = "run"
 #: A start this far ahead is a clock that disagrees with the bench's, not a plan: start now.

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Final
 
 from calcbench.core.vocabulary import SERVICES
-from calcbench.orchestration.k8s.generator_plan import GeneratorPlan, endpoint_variable
+from calcbench.orchestration.k8s.generator_plan import NODE, GeneratorPlan, endpoint_variable
 from calcbench.orchestration.k8s.pods import (
     API_PORT,
     CALCULATOR,
@@ -75,8 +75,10 @@ def affinity() -> Manifest:
 
 def generator_job(situation: Situation, protocol: str, plan: GeneratorPlan) -> Manifest:
     sizing = situation.sizing
-    env = [{"name": name, "value": value} for name, value in plan.to_env().items()]
+    env: list[Manifest] = [{"name": k, "value": v} for k, v in plan.to_env().items()]
     env += [{"name": endpoint_variable(s), "value": endpoint(situation, s)} for s in SERVICES]
+    # Which node the pod ran on, for the record: beside the calculators or not.
+    env.append({"name": NODE, "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}})
     box: Manifest = {
         "name": LOADGEN,
         "image": situation.generator_image,

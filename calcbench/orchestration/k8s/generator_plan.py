@@ -23,6 +23,7 @@ START_AT: Final = "CALCBENCH_START_AT"
 WAIT_SECONDS: Final = "CALCBENCH_WAIT_SECONDS"
 REPLICAS: Final = "CALCBENCH_REPLICAS"
 INDEX: Final = "JOB_COMPLETION_INDEX"
+NODE: Final = "CALCBENCH_NODE"
 #: How long a generator pod waits for every service's pods before it gives up.
 DEFAULT_WAIT_SECONDS: Final = 300.0
 
