@@ -2,8 +2,9 @@
 arguments, keeps what was applied, and answers as a healthy cluster would, or as a broken one
 when told to. Installed as `kubectl` on PATH by `install`; the state lives in $FAKE_CLUSTER.
 
-Knobs (environment): FAKE_NO_ACCESS, FAKE_NO_LINKERD, FAKE_NO_INJECTOR, FAKE_JOB_FAILS and
-FAKE_ROLLOUT_FAIL=deployment. A generator pod's log is $FAKE_CLUSTER/logs/<namespace>/<index>.log.
+Knobs (environment): FAKE_NO_ACCESS, FAKE_NO_LINKERD, FAKE_NO_INJECTOR, FAKE_JOB_FAILS,
+FAKE_NO_POD_PROXY and FAKE_ROLLOUT_FAIL=deployment. A generator pod's log is the file
+$FAKE_CLUSTER/logs/<namespace>/<index>.log.
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ def _get(args: list[str], state: dict[str, Any]) -> None:
         if path.endswith("/proxy/metrics/resource"):
             return _out(_resource_metrics(state))
         pod = path.split("/pods/")[1].split(":")[0]
+        if os.environ.get("FAKE_NO_POD_PROXY"):
+            return _fail(f'Error from server (Forbidden): pods "{pod}" is forbidden: pods/proxy')
         return _out(_metrics(state, pod))
     if what == "nodes":
         return _out(

@@ -137,6 +137,22 @@ def test_a_failed_job_says_why_and_what_stays_applied(
     assert "delete namespace" not in verbs(cluster)
 
 
+def test_without_the_pod_proxy_a_phase_has_no_server_side_and_says_so(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NO_POD_PROXY", "1")
+    settings = BenchSettings((situation("grpc"),), LOAD, tmp_path / "out", 0.0, FAST)
+    (run_dir,) = bench(Kubectl(), settings, lambda _line: None)
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert (
+        not meta["partial"]
+        and not (run_dir / "phases" / meta["phases"][0]["name"] / "server.json").exists()
+    )
+    assert any(
+        "no server-side metrics for this phase" in w and "forbidden" in w for w in meta["warnings"]
+    )
+
+
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from calcbench.cli import main; main()", "k8s", *args],

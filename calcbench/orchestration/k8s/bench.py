@@ -58,8 +58,12 @@ def parse_cpu(quantity: str) -> float:
 
 
 def cluster_info(kubectl: Kubectl, version: str) -> dict[str, Any]:
-    """What run.json says about where the run happened (the `host` of a local run)."""
-    nodes = kubectl.json("get", "nodes")["items"]
+    """What run.json says about where the run happened (the `host` of a local run); the nodes
+    only where the user may list them."""
+    try:
+        nodes = kubectl.json("get", "nodes")["items"]
+    except KubectlError:
+        nodes = []
     cpus = [parse_cpu(str(n["status"].get("capacity", {}).get("cpu", "0"))) for n in nodes]
     return {
         "kubernetes": version,
@@ -120,27 +124,20 @@ def measure_stack(
     if replicas != dict(sorted(situation.service_replicas.items())):
         raise BenchFailed(f"{namespace} runs {replicas} pods, not {situation.service_replicas}")
     warnings: list[str] = []
-    before = podmetrics.sample(kubectl, pods, warnings)
+    server = podmetrics.ServerWindow(kubectl, pods, warnings)
     plan = plan_for(situation, protocol, settings.load, time.time() + settings.start_delay)
     say(f"{name}: {plan.generators} generator pod(s), starting in {settings.start_delay:g} s")
     kubectl.apply(to_yaml([generator_job(situation, protocol, plan)]))
-    midpoint: dict[str, float] = {}
     halfway = plan.start_at + plan.load.warmup + plan.load.duration / 2
-
-    def scrape_halfway() -> None:
-        if not midpoint and time.time() >= halfway:
-            midpoint.update(podmetrics.connections(kubectl, pods))
-
     seconds = deadline_seconds(plan) + settings.start_delay
-    wait_for_job(kubectl, namespace, seconds, settings.waits.poll, scrape_halfway)
-    after = podmetrics.sample(kubectl, pods, warnings)
+    wait_for_job(kubectl, namespace, seconds, settings.waits.poll, lambda: server.halfway(halfway))
+    document = server.end(plan.load.warmup + plan.load.duration)
     if podmetrics.calculator_pods(kubectl, namespace) != pods:
         warnings.append("the calculator pods changed during the load (a restart, or the HPA)")
     results = fetch_results(kubectl, namespace, plan.generators, record.generators_dir(name))
     meta = merge_generators(results, plan.load, record.phase_dir(name))
-    window = plan.load.warmup + plan.load.duration
-    server = podmetrics.server_document(pods, before, after, midpoint, window)
-    write_json(record.phase_dir(name) / "server.json", server)
+    if document is not None:
+        write_json(record.phase_dir(name) / "server.json", document)
     warnings += meta["generator"]["warnings"]
     record.add_phase(protocol, name, situation.balancing, replicas, warnings)
     remove_job(kubectl, namespace)

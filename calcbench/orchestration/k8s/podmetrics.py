@@ -9,6 +9,7 @@ API port (the metrics port is open to the cluster) and from outside the cluster.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -135,3 +136,33 @@ def server_document(
         proxy = after[pod.name].proxy_cpu_seconds - before[pod.name].proxy_cpu_seconds
         row |= {"node": pod.node, "proxy_cpu_seconds": proxy}
     return report
+
+
+class ServerWindow:
+    """The server side of one load: the pods sampled before it, their open connections once
+    halfway, sampled after it. A pod the API server's proxy cannot reach (no `pods/proxy`
+    permission, say) costs the phase its server.json, with a warning, not the whole bench."""
+
+    def __init__(self, kubectl: Kubectl, pods: list[Pod], warnings: list[str]) -> None:
+        self.kubectl, self.pods, self.warnings = kubectl, pods, warnings
+        self.midpoint: dict[str, float] = {}
+        self.before = self._sample()
+
+    def _sample(self) -> dict[str, PodSample] | None:
+        try:
+            return sample(self.kubectl, self.pods, self.warnings)
+        except KubectlError as exc:
+            self.warnings.append(f"no server-side metrics for this phase: {exc}")
+            return None
+
+    def halfway(self, at: float) -> None:
+        """Count the open connections once, the first time this runs after `at` (Unix time)."""
+        if self.before is not None and not self.midpoint and time.time() >= at:
+            self.midpoint = connections(self.kubectl, self.pods)
+
+    def end(self, seconds: float) -> dict[str, Any] | None:
+        """server.json for a load of `seconds`, or None when a sample failed."""
+        after = self._sample() if self.before is not None else None
+        if self.before is None or after is None:
+            return None
+        return server_document(self.pods, self.before, after, self.midpoint, seconds)
