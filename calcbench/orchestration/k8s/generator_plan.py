@@ -87,7 +87,7 @@ class GeneratorPlan:
             if "mix" in data:
                 data["mix"] = tuple(data["mix"].items())
             load = LoadSettings(**data)
-        except (TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (TypeError, AttributeError, ValueError) as exc:  # JSONDecodeError is one too
             raise ValueError(f"{LOAD} is not a load's settings: {exc}") from exc
         return cls(
             load=load,
