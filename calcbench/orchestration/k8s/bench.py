@@ -87,17 +87,29 @@ def bench_situation(
     cluster: dict[str, Any],
     say: Say,
 ) -> Path:
-    record = BenchRecord(settings.out_dir / situation.name, situation, settings.load, cluster)
+    """Deploy, measure each stack, delete. Until deployed, a failure says what (if anything)
+    stays applied; after, that the situation stays, for a look at its pods."""
+    leftover = leftover_hint(situation.protocols)
     try:
         deploy(kubectl, situation, say, settings.waits)
+    except KubectlError as exc:
+        raise BenchFailed(f"{situation.name}: {exc}") from exc
+    except KeyboardInterrupt:
+        say(f"interrupted while deploying: {leftover}")
+        raise
+    record = None
+    try:
+        record = BenchRecord(settings.out_dir / situation.name, situation, settings.load, cluster)
         for protocol in situation.protocols:
             measure_stack(kubectl, situation, protocol, settings, record, say)
     except (KubectlError, JobFailed, BenchFailed, ArchiveError, ValueError, OSError) as exc:
-        record.finish(partial=True)
-        raise BenchFailed(f"{situation.name}: {exc}; {leftover_hint(situation.protocols)}") from exc
+        if record is not None:
+            record.finish(partial=True)
+        raise BenchFailed(f"{situation.name}: {exc}; {leftover}") from exc
     except KeyboardInterrupt:
-        record.finish(partial=True)
-        say(f"interrupted: {leftover_hint(situation.protocols)}")
+        if record is not None:
+            record.finish(partial=True)
+        say(f"interrupted: {leftover}")
         raise
     record.finish(partial=False)
     delete(kubectl, situation.protocols, say, settings.waits)

@@ -74,8 +74,9 @@ def deploy(kubectl: Kubectl, situation: Situation, say: Say, waits: Waits = Wait
     version. After the apply, a failure says what stays applied."""
     version = check_cluster(kubectl, situation, say)
     say(f"applying {situation.name} ({', '.join(situation.namespaces)})")
-    kubectl.apply(to_yaml(cluster_objects(situation)))
     try:
+        # A failed apply may have applied part of the objects: said as a failed rollout is.
+        kubectl.apply(to_yaml(cluster_objects(situation)))
         wait_deployed(kubectl, situation, say, waits)
     except KubectlError as exc:
         raise KubectlError(f"{exc}; {leftover_hint(situation.protocols)}") from exc
