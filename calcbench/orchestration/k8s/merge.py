@@ -132,7 +132,7 @@ def merge_generators(
     measured = Tally()
     for result in results:
         measured.add(measured_tally(result.run_dir))
-    meta = merged_run_json(results, load, measured)
+    meta = merged_run_json([r.meta for r in results], [r.pod for r in results], load, measured)
     seconds = float(meta["measured_seconds"])
     out.mkdir(parents=True, exist_ok=True)
     for name, kind in ((SUMMARY, "intended"), (SUMMARY_ACTUAL, "actual")):

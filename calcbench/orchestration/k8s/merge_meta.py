@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from loadgen.results import totals
 from loadgen.settings import LoadSettings
 from loadgen.stats import Tally
-
-if TYPE_CHECKING:
-    from calcbench.orchestration.k8s.merge import GeneratorResult
 
 #: Pods whose schedules started further apart than this did not send one load together.
 START_SPREAD_WARNING: Final = 1.0
@@ -53,9 +50,12 @@ def start_spread(metas: Sequence[dict[str, Any]]) -> float:
 
 
 def merged_run_json(
-    results: Sequence[GeneratorResult], load: LoadSettings, measured: Tally
+    metas: Sequence[dict[str, Any]],
+    pods: Sequence[dict[str, Any]],
+    load: LoadSettings,
+    measured: Tally,
 ) -> dict[str, Any]:
-    metas = [r.meta for r in results]
+    """The run.json of the pods' merged load (`metas`: their run.json; `pods`: their pod.json)."""
     first = metas[0]
     warmup: Counter[str] = Counter()
     connections: Counter[str] = Counter()
@@ -86,7 +86,8 @@ def merged_run_json(
         "generator": health,
         "client_connections": dict(connections),
         "generators": [
-            {**r.pod, "requests": (r.meta.get("totals") or {}).get("requests")} for r in results
+            {**pod, "requests": (meta.get("totals") or {}).get("requests")}
+            for pod, meta in zip(pods, metas, strict=True)
         ],
         "timeseries_percentiles": "the highest of the generator pods' per-second values",
     }
