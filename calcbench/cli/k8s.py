@@ -131,7 +131,10 @@ def bench_command(
         raise fail(str(exc), code=2) from exc
     try:
         run_dirs = bench(_kubectl(options), settings, _say)
-    except (KubectlError, BenchFailed) as exc:
+    except KubectlError as exc:
+        raise fail(str(exc)) from exc
+    except BenchFailed as exc:
+        _reports(exc.completed, settings.out_dir)  # what was measured before it failed
         raise fail(str(exc)) from exc
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -141,11 +141,14 @@ def test_a_situation_that_cannot_be_deployed_leaves_nothing_behind(
     cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_NO_LINKERD", "1")
-    settings = BenchSettings((situation("grpc", "linkerd"),), LOAD, tmp_path / "out", 0.0, FAST)
+    chosen = (situation("grpc", "none"), situation("grpc", "linkerd"))
+    settings = BenchSettings(chosen, LOAD, tmp_path / "out", 0.0, FAST)
     with pytest.raises(BenchFailed, match="needs Linkerd") as caught:
         bench(Kubectl(), settings, lambda _line: None)
-    assert "stay applied" not in str(caught.value)  # nothing was
-    assert "apply" not in verbs(cluster) and not (tmp_path / "out").exists()
+    assert "stay applied" not in str(caught.value)  # nothing of it was
+    assert caught.value.completed == [tmp_path / "out" / "unmeshed-shared"]  # reported anyway
+    assert verbs(cluster).count("apply") == 2  # the unmeshed situation and its Job only
+    assert not (tmp_path / "out" / "linkerd-shared").exists()
 
 
 def test_without_the_pod_proxy_a_phase_has_no_server_side_and_says_so(

@@ -38,7 +38,12 @@ Say = Callable[[str], None]
 
 
 class BenchFailed(RuntimeError):
-    """A situation could not be measured; the message says why and what stays in the cluster."""
+    """A situation could not be measured; the message says why and what stays in the cluster.
+    `completed` are the run directories of the situations measured before it failed."""
+
+    def __init__(self, message: str, completed: list[Path] | None = None) -> None:
+        super().__init__(message)
+        self.completed = completed or []
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,16 @@ def cluster_info(kubectl: Kubectl, version: str) -> dict[str, Any]:
 
 
 def bench(kubectl: Kubectl, settings: BenchSettings, say: Say) -> list[Path]:
-    """Measure every situation; returns their run directories. Raises KubectlError before
-    anything was applied, BenchFailed after (saying what stays applied)."""
+    """Measure every situation; returns their run directories. Raises KubectlError when the
+    cluster cannot be reached, BenchFailed when a situation fails (with the ones measured)."""
     cluster = cluster_info(kubectl, kubectl.server_version())
-    return [bench_situation(kubectl, s, settings, cluster, say) for s in settings.situations]
+    done: list[Path] = []
+    for situation in settings.situations:
+        try:
+            done.append(bench_situation(kubectl, situation, settings, cluster, say))
+        except BenchFailed as exc:
+            raise BenchFailed(str(exc), [*done, *exc.completed]) from exc
+    return done
 
 
 def bench_situation(
@@ -112,7 +123,10 @@ def bench_situation(
         say(f"interrupted: {leftover}")
         raise
     record.finish(partial=False)
-    delete(kubectl, situation.protocols, say, settings.waits)
+    try:
+        delete(kubectl, situation.protocols, say, settings.waits)
+    except KubectlError as exc:
+        raise BenchFailed(f"{situation.name}: measured, then {exc}", [record.dir]) from exc
     return record.dir
 
 
