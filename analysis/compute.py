@@ -121,7 +121,7 @@ def analyse(run: Run) -> Analysis:
     phases = phase_table(run, counts, scrape_rows)
     inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
     replica_rows = replicas.replica_table(read_table(run, REPLICAS), scrape_rows)
-    per_round = replicas.balancing_rounds(replica_rows, run.replicas)
+    per_round = replicas.balancing_rounds(replica_rows, run.replicas_of)
     services = server.summarize_services(scrapes)
     calibration = read_run_table(run, CALIBRATION, CALIBRATION_COLUMNS)
     wire = read_run_table(run, WIRE, WIRE_COLUMNS)

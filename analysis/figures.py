@@ -27,9 +27,17 @@ def _subtitle(a: Analysis) -> str:
     partial = " - PARTIAL RUN" if a.run.partial else ""
     return (
         f"run {a.run.path.name}: {s.get('rate', '?')} rps, {s.get('rounds', '?')} round(s) x "
-        f"{s.get('duration', '?')} s per protocol, {a.run.replicas} replica(s) per service, "
+        f"{s.get('duration', '?')} s per protocol, {_replicas(a)}, "
         f"{cores if cores is not None else '?'} CPU cores shared by client and services{partial}"
     )
+
+
+def _replicas(a: Analysis) -> str:
+    """`2 replica(s) per service`, or each service's count where they differ (Kubernetes)."""
+    counts = next(iter(a.run.service_replicas.values()), {})
+    if not counts:
+        return f"{a.run.replicas} replica(s) per service"
+    return "replicas " + ", ".join(f"{service} {n}" for service, n in counts.items())
 
 
 def _figure(a: Analysis, title: str, rows: int, cols: int) -> tuple[Figure, list[list[Axes]]]:

@@ -118,9 +118,14 @@ def build_report(run_dir: Path) -> ReportFiles:
     return ReportFiles(run_dir, csvs, charts, markdown, page)
 
 
-def _labels(run_dirs: Sequence[Path]) -> list[str]:
-    names = [d.resolve().name for d in run_dirs]
-    return names if len(set(names)) == len(names) else [str(d) for d in run_dirs]
+def _labels(runs: Sequence[Run]) -> list[str]:
+    """Each run's situation (a Kubernetes run records one), else its folder's name; the full
+    path, with the situation, where those repeat."""
+    situations = [str((r.meta.get("situation") or {}).get("name") or "") for r in runs]
+    names = [s or r.path.resolve().name for s, r in zip(situations, runs, strict=True)]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{r.path} ({s})" if s else str(r.path) for s, r in zip(situations, runs, strict=True)]
 
 
 def compare_runs(run_dirs: Sequence[Path], out_dir: Path) -> pd.DataFrame:
@@ -129,8 +134,8 @@ def compare_runs(run_dirs: Sequence[Path], out_dir: Path) -> pd.DataFrame:
     Writes `compare.csv` and `compare.png` into `out_dir` (created if needed).
     """
     frames = []
-    for name, run_dir in zip(_labels(run_dirs), run_dirs, strict=True):
-        run = load_run(run_dir)
+    runs = [load_run(run_dir) for run_dir in run_dirs]
+    for name, run in zip(_labels(runs), runs, strict=True):
         settings = run.settings
         metrics = key_metrics(run)
         frames.append(

@@ -94,6 +94,24 @@ class Run:
         return int(self.settings.get("replicas") or 1)
 
     @property
+    def service_replicas(self) -> dict[str, dict[str, int]]:
+        """Replicas per protocol and service where they differ per service (a Kubernetes run
+        records each Deployment's count in `settings.service_replicas`; runs assembled before
+        that kept them in `kubernetes.replicas`); empty when every service has `replicas`."""
+        recorded = self.settings.get("service_replicas")
+        if recorded is None:
+            recorded = (self.meta.get("kubernetes") or {}).get("replicas") or {}
+        return {
+            str(protocol): {str(service): int(n) for service, n in counts.items()}
+            for protocol, counts in recorded.items()
+        }
+
+    def replicas_of(self, protocol: str, service: str) -> int:
+        """How many replicas (pods) `service` of `protocol` had in this run."""
+        count = self.service_replicas.get(protocol, {}).get(service)
+        return self.replicas if count is None else count
+
+    @property
     def balancing_modes(self) -> list[str]:
         """Balancing modes in the order the run used them."""
         modes = [p.balancing for p in self.phases]

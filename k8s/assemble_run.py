@@ -54,6 +54,8 @@ def run_document(
             **settings,
             "rounds": 1,
             "replicas": most,
+            # Per Deployment: the analysis measures each service against its own pod count.
+            "service_replicas": replicas,
             "balancing_modes": sorted({phase["balancing"] for phase in phases}),
         },
         "host": first.get("host") or {},

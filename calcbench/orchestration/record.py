@@ -64,11 +64,15 @@ class RunRecord:
         self.save()
 
     def save(self) -> None:
-        # Write then rename: a Ctrl-C never leaves a half-written run.json behind.
-        path = self.dir / RUN_JSON
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
-        temporary.replace(path)
+        save_run_json(self.dir, self.data)
+
+
+def save_run_json(run_dir: Path, data: dict[str, Any]) -> None:
+    """Write `run_dir/run.json`, then rename: a Ctrl-C never leaves half a run.json behind."""
+    path = run_dir / RUN_JSON
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    temporary.replace(path)
 
 
 def _settings(settings: RunSettings) -> dict[str, Any]:

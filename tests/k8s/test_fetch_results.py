@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from analysis.rundir import load_run
-from tests.k8s.manifests import K8S, NAMESPACES
+from tests.k8s.manifests import NAMESPACES
+
+K8S = Path(__file__).resolve().parents[2] / "k8s"
 
 FETCH = K8S / "fetch-results.sh"
 
@@ -77,6 +79,8 @@ def test_fetched_results_form_a_run_directory_the_analysis_reads(tmp_path: Path)
     ]
     assert (run.phases[1].path / "summary.csv").is_file()
     assert run.replicas == 2 and run.settings["rate"] == 250 and not run.partial
+    # Each Deployment's own count, not the largest: a one-pod service is never idle.
+    assert [run.replicas_of("grpc", s) for s in ("addition", "multiplication")] == [2, 1]
     assert run.meta["ended_at"] == "2025-01-01T00:01:04+00:00"
     assert not (tmp_path / "run" / "incoming").exists()
     assert "cp -c loadgen" in (cluster / "calls").read_text()
