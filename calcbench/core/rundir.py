@@ -3,10 +3,10 @@
 Two directories share it. A *phase directory* is what one load generator writes (`calcbench
 load --out`, or one phase of `calcbench run`, which adds `server.json`). A *run directory* holds
 `run.json`, its phase directories under `phases/`, and what `calcbench report` writes from them.
-The load generator, the orchestration and `k8s/assemble_run.py` write these files, `analysis`
+The load generator, the orchestration and the Kubernetes bench write these files, `analysis`
 reads them; none of them spells a name or a column of its own.
 
-Standard library only: `k8s/assemble_run.py` imports it from a plain checkout.
+Standard library only, so that any tool can read the format without the harness's packages.
 """
 
 from __future__ import annotations
