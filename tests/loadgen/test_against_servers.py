@@ -214,6 +214,7 @@ def test_round_robin_spreads_and_shared_grpc_pins(pair: LocalStack, tmp_path: Pa
             duration=1,
             warmup=0,
             balancing=balancing,
+            timeout=LONG_TIMEOUT,  # every call answered: the counts are exact
         )
         out = tmp_path / balancing
         run_load(settings, pair.endpoints, out)
