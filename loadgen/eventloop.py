@@ -7,9 +7,10 @@ stock asyncio on Linux wake late:
   0.2 ms fires after 1 ms. `MicrosecondEpollSelector` waits with select() instead, whose
   timeout is in microseconds, on the one epoll descriptor (readable when any registered
   descriptor is ready), then lets epoll collect the events without waiting. It scales like
-  epoll, at one more system call per wait. (`selectors.PollSelector` waits in milliseconds
-  too; `selectors.SelectSelector` is as precise but refuses descriptors above 1023 and copies
-  every registered descriptor on every wait.)
+  epoll, at one more system call when the wait ends with events (none when a timer ends it).
+  (`selectors.PollSelector` waits in milliseconds too; `selectors.SelectSelector` is as
+  precise but refuses descriptors above 1023 and copies every registered descriptor on every
+  wait.)
 * the kernel may delay a timed wake-up by the thread's timer slack (50 us by default), and a
   woken thread may wait for a busy core until the running thread's time slice ends (the
   services share the cores). `OnTimeEventLoop` gives the thread running it 1 ns of slack and
@@ -35,7 +36,8 @@ class MicrosecondEpollSelector(selectors.EpollSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout > 0:
-            select.select([self.fileno()], [], [], timeout)
+            if not select.select([self.fileno()], [], [], timeout)[0]:
+                return []  # a timer's wake-up: nothing is ready, no need to ask epoll
             timeout = 0
         return super().select(timeout)
 
