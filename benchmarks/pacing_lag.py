@@ -21,7 +21,8 @@ during the run. `loadgen` is the generator as shipped: `loadgen.eventloop.new_ev
 timer callbacks, the heap frozen while sending (`loadgen.worker.frozen_heap`). In between,
 with timer callbacks: loops alone, heap not frozen: `select` (`selectors.SelectSelector`),
 `epoll-us` (`MicrosecondEpollSelector`), each also `+slack` (1 ns timer slack), `loadgen-gc`
-(the shipped loop); and `loadgen-noslice` (as shipped, but the default time slice).
+(the shipped loop); `loadgen-noslice` (as shipped, but the default time slice); and
+`loadgen+spin` (as shipped, but polling instead of sleeping through waits under 0.2 ms).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ from calcbench.endpoints import Endpoints
 from loadgen import eventloop, wakeups
 from loadgen.pacing import MAX_BURST, TICK_SECONDS, Pacer
 from loadgen.workload import Request
+
+#: `loadgen+spin`: waits shorter than this are polled through, not slept.
+SPIN_SECONDS = 0.0002
 
 
 class SlackOnlyLoop(asyncio.SelectorEventLoop):
@@ -78,6 +82,18 @@ async def sleeping_open_loop(self: Pacer, requests: Iterator[Request]) -> None:
         self.send(request, due)
 
 
+class SpinningSelector(eventloop.MicrosecondEpollSelector):
+    """Polls without blocking, instead of sleeping, through waits shorter than `SPIN_SECONDS`."""
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None or timeout <= 0 or timeout >= SPIN_SECONDS:
+            return super().select(timeout)
+        deadline = time.monotonic() + timeout
+        while not (ready := super().select(0)) and time.monotonic() < deadline:
+            pass
+        return ready
+
+
 @dataclass(frozen=True)
 class Variant:
     new_loop: Callable[[], asyncio.AbstractEventLoop]
@@ -96,6 +112,9 @@ VARIANTS: dict[str, Variant] = {
         lambda: SlackOnlyLoop(eventloop.MicrosecondEpollSelector()), frozen_heap=True
     ),
     "loadgen": Variant(eventloop.new_event_loop, frozen_heap=True),
+    "loadgen+spin": Variant(
+        lambda: eventloop.OnTimeEventLoop(SpinningSelector()), frozen_heap=True
+    ),
 }
 SERVE_SECONDS = 60.0
 QUIET_SAMPLE_SECONDS = 3.0
