@@ -21,8 +21,10 @@ during the run. `loadgen` is the generator as shipped: `loadgen.eventloop.new_ev
 timer callbacks, the heap frozen while sending (`loadgen.worker.frozen_heap`). In between,
 with timer callbacks: loops alone, heap not frozen: `select` (`selectors.SelectSelector`),
 `epoll-us` (`MicrosecondEpollSelector`), each also `+slack` (1 ns timer slack), `loadgen-gc`
-(the shipped loop); `loadgen-noslice` (as shipped, but the default time slice); and
-`loadgen+spin` (as shipped, but polling instead of sleeping through waits under 0.2 ms).
+(the shipped loop); `loadgen-noslice` (as shipped, but the default time slice);
+`loadgen+spin` (as shipped, but polling instead of sleeping through waits under 0.2 ms); and
+`loadgen+fifo` (as shipped, the loop's thread real-time: needs root or CAP_SYS_NICE, and takes
+the cores from the services whenever it wakes, so the generator does not ship it).
 """
 
 from __future__ import annotations
@@ -94,6 +96,20 @@ class SpinningSelector(eventloop.MicrosecondEpollSelector):
         return ready
 
 
+class RealtimeLoop(eventloop.OnTimeEventLoop):
+    """The shipped loop, its thread real-time while it runs (SCHED_FIFO 1, not inherited by
+    the threads it starts); needs CAP_SYS_NICE. Only in this benchmark (see the module
+    docstring)."""
+
+    def run_forever(self) -> None:
+        fifo = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
+        os.sched_setscheduler(0, fifo, os.sched_param(1))
+        try:
+            super().run_forever()
+        finally:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 @dataclass(frozen=True)
 class Variant:
     new_loop: Callable[[], asyncio.AbstractEventLoop]
@@ -114,6 +130,9 @@ VARIANTS: dict[str, Variant] = {
     "loadgen": Variant(eventloop.new_event_loop, frozen_heap=True),
     "loadgen+spin": Variant(
         lambda: eventloop.OnTimeEventLoop(SpinningSelector()), frozen_heap=True
+    ),
+    "loadgen+fifo": Variant(
+        lambda: RealtimeLoop(eventloop.MicrosecondEpollSelector()), frozen_heap=True
     ),
 }
 SERVE_SECONDS = 60.0
