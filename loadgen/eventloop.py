@@ -27,15 +27,27 @@ import asyncio
 import select
 import selectors
 import sys
+from typing import Final
 
 from loadgen.wakeups import prompt_wakeups
 
+#: select(2)'s limit on descriptor numbers (glibc).
+FD_SETSIZE: Final = 1024
+
 
 class MicrosecondEpollSelector(selectors.EpollSelector):
-    """An epoll selector whose timeouts are kept to the microsecond, not rounded up to a ms."""
+    """An epoll selector whose timeouts are kept to the microsecond, not rounded up to a ms.
+
+    select() takes descriptors below `FD_SETSIZE` only: should the epoll descriptor be above,
+    this waits as `EpollSelector` does, in milliseconds.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._precise = self.fileno() < FD_SETSIZE
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is not None and timeout > 0:
+        if self._precise and timeout is not None and timeout > 0:
             if not select.select([self.fileno()], [], [], timeout)[0]:
                 return []  # a timer's wake-up: nothing is ready, no need to ask epoll
             timeout = 0
@@ -51,10 +63,8 @@ class OnTimeEventLoop(asyncio.SelectorEventLoop):
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """The loop for a load generator worker; create it before opening any connection.
-
-    The epoll descriptor then has a low number: select() accepts only descriptors below 1024.
-    """
+    """The loop for a load generator worker; create it before opening any connection, so
+    that its epoll descriptor has a low number (see `MicrosecondEpollSelector`)."""
     if sys.platform != "linux":
         return asyncio.new_event_loop()
     return OnTimeEventLoop(MicrosecondEpollSelector())
