@@ -14,12 +14,17 @@ generator) or the hypervisor (steal) took during the run, in % of all cores. Abo
 the run measured the neighbours as much as the generator: repeat it (`--repeat`), read quiet
 runs, or let each run wait for a quiet machine (`--quiet 5`).
 
-Variants: `asyncio` (the generator before this benchmark: the stock epoll loop, millisecond
-timeouts, 50 us timer slack, garbage collections during the run); loops alone, the heap not
-frozen: `select` (`selectors.SelectSelector`), `epoll-us` (`MicrosecondEpollSelector`), each
-also `+slack` (1 ns timer slack), `loadgen-gc` (`loadgen.eventloop.new_event_loop`: epoll-us,
-1 ns slack and the shortest time slice); and `loadgen`, as shipped: that loop and the heap
-frozen while sending (`loadgen.worker.frozen_heap`).
+Variants: `asyncio` is the generator before this benchmark: the stock epoll loop (millisecond
+timeouts, 50 us timer slack), a coroutine sleeping until each due time, garbage collections
+during the run. `loadgen` is the generator as shipped: `loadgen.eventloop.new_event_loop`
+(`MicrosecondEpollSelector`, 1 ns timer slack, the shortest time slice), requests sent from
+timer callbacks, the heap frozen while sending (`loadgen.worker.frozen_heap`). In between,
+with timer callbacks: loops alone, heap not frozen: `select` (`selectors.SelectSelector`),
+`epoll-us` (`MicrosecondEpollSelector`), each also `+slack` (1 ns timer slack), `loadgen-gc`
+(the shipped loop); `loadgen-noslice` (as shipped, but the default time slice);
+`loadgen+spin` (as shipped, but polling instead of sleeping through waits under 0.2 ms); and
+`loadgen+fifo` (as shipped, the loop's thread real-time: needs root or CAP_SYS_NICE, and takes
+the cores from the services whenever it wakes, so the generator does not ship it).
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ import psutil
 
 from calcbench.core.endpoints import Endpoints
 from loadgen import eventloop, wakeups
+from loadgen.pacing import MAX_BURST, TICK_SECONDS, Pacer
+from loadgen.workload import Request
+
+#: `loadgen+spin`: waits shorter than this are polled through, not slept.
+SPIN_SECONDS = 0.0002
 
 
 class SlackOnlyLoop(asyncio.SelectorEventLoop):
@@ -54,20 +64,76 @@ class SlackOnlyLoop(asyncio.SelectorEventLoop):
         super().run_forever()
 
 
+async def sleeping_open_loop(self: Pacer, requests: Iterator[Request]) -> None:
+    """The open loop before `loadgen.pacing._Timers`: a coroutine sleeping until each due time
+    (one more loop iteration and a future per request)."""
+    burst = 0
+    for request in requests:
+        if request.offset >= self.end:
+            return
+        due = self.t0 + request.offset
+        if due > time.monotonic():
+            burst = 0
+            while (delay := due - time.monotonic()) > 0 and not self.stopped:
+                await asyncio.sleep(min(delay, TICK_SECONDS))
+        elif (burst := burst + 1) >= MAX_BURST:
+            burst = 0
+            await asyncio.sleep(0)
+        if self.stopped:
+            return
+        self.send(request, due)
+
+
+class SpinningSelector(eventloop.MicrosecondEpollSelector):
+    """Polls without blocking, instead of sleeping, through waits shorter than `SPIN_SECONDS`."""
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None or timeout <= 0 or timeout >= SPIN_SECONDS:
+            return super().select(timeout)
+        deadline = time.monotonic() + timeout
+        while not (ready := super().select(0)) and time.monotonic() < deadline:
+            pass
+        return ready
+
+
+class RealtimeLoop(eventloop.OnTimeEventLoop):
+    """The shipped loop, its thread real-time while it runs (SCHED_FIFO 1, not inherited by
+    the threads it starts); needs CAP_SYS_NICE. Only in this benchmark (see the module
+    docstring)."""
+
+    def run_forever(self) -> None:
+        fifo = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
+        os.sched_setscheduler(0, fifo, os.sched_param(1))
+        try:
+            super().run_forever()
+        finally:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 @dataclass(frozen=True)
 class Variant:
     new_loop: Callable[[], asyncio.AbstractEventLoop]
     frozen_heap: bool = False
+    sleeping_pacer: bool = False
 
 
 VARIANTS: dict[str, Variant] = {
-    "asyncio": Variant(asyncio.new_event_loop),
+    "asyncio": Variant(asyncio.new_event_loop, sleeping_pacer=True),
     "select": Variant(lambda: asyncio.SelectorEventLoop(selectors.SelectSelector())),
     "select+slack": Variant(lambda: SlackOnlyLoop(selectors.SelectSelector())),
     "epoll-us": Variant(lambda: asyncio.SelectorEventLoop(eventloop.MicrosecondEpollSelector())),
     "epoll-us+slack": Variant(lambda: SlackOnlyLoop(eventloop.MicrosecondEpollSelector())),
     "loadgen-gc": Variant(eventloop.new_event_loop),
+    "loadgen-noslice": Variant(
+        lambda: SlackOnlyLoop(eventloop.MicrosecondEpollSelector()), frozen_heap=True
+    ),
     "loadgen": Variant(eventloop.new_event_loop, frozen_heap=True),
+    "loadgen+spin": Variant(
+        lambda: eventloop.OnTimeEventLoop(SpinningSelector()), frozen_heap=True
+    ),
+    "loadgen+fifo": Variant(
+        lambda: RealtimeLoop(eventloop.MicrosecondEpollSelector()), frozen_heap=True
+    ),
 }
 SERVE_SECONDS = 60.0
 QUIET_SAMPLE_SECONDS = 3.0
@@ -203,6 +269,8 @@ def child(name: str, argv: list[str]) -> None:
     runner.new_event_loop = variant.new_loop  # type: ignore[attr-defined]
     if not variant.frozen_heap:
         worker.frozen_heap = nullcontext  # type: ignore[assignment]
+    if variant.sleeping_pacer:
+        Pacer._open_loop = sleeping_open_loop  # type: ignore[method-assign]
     sys.argv = ["calcbench", *argv]
     app()
 

@@ -5,6 +5,7 @@ benchmarks/pacing_lag.py."""
 from __future__ import annotations
 
 import asyncio
+import select
 import selectors
 import socket
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from loadgen import eventloop
 from loadgen.eventloop import MicrosecondEpollSelector, OnTimeEventLoop, new_event_loop
 from loadgen.wakeups import TIMER_SLACK_NS, time_slice, timer_slack
 
@@ -64,6 +66,17 @@ def test_select_waits_at_least_its_timeout_when_nothing_is_ready(
     start = time.monotonic()
     assert selector.select(timeout) == []
     assert time.monotonic() - start >= timeout
+
+
+@linux
+def test_above_fd_setsize_it_waits_as_epoll_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eventloop, "FD_SETSIZE", 0)
+    chosen = MicrosecondEpollSelector()
+    monkeypatch.setattr(select, "select", None)  # would raise if called
+    try:
+        assert chosen.select(0.0003) == []
+    finally:
+        chosen.close()
 
 
 @linux
