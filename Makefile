@@ -8,8 +8,10 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c const
 $(PY):
 	python3 -m venv $(VENV)
 
+# `.[analysis]`: the services need only `.`; calcbench run, report and compare need pandas
+# and matplotlib too.
 $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
-	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) -e '.[analysis]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -26,6 +28,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Two workers; modules that start whole stacks share one xdist group, so they never run
 # against each other on this 2-core machine.

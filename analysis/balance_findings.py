@@ -35,15 +35,26 @@ def _contrast(balancing: pd.DataFrame) -> list[str]:
 
 
 def balancing_findings(balancing: pd.DataFrame) -> list[str]:
+    # A one-replica service has nothing to spread over: it is neither even nor idle.
+    alone = sorted(set(balancing.loc[balancing["replicas"] <= 1, "service"]))
+    balancing = balancing[balancing["replicas"] > 1]
     if balancing.empty:
         return []
     sentences = [
         _mode_sentence(str(protocol), str(mode), rows)
         for (protocol, mode), rows in balancing.groupby(["protocol", "balancing"], sort=False)
     ]
-    replicas = int(balancing["replicas"].max())
-    note = (
-        f"Fair share is 1/{replicas} of a service's requests; max share / fair share is "
-        f"{replicas:.2f} when one replica takes everything and 1.00 when perfectly even."
-    )
+    counts = sorted({int(n) for n in balancing["replicas"]})
+    if len(counts) == 1:
+        note = (
+            f"Fair share is 1/{counts[0]} of a service's requests; max share / fair share is "
+            f"{counts[0]:.2f} when one replica takes everything and 1.00 when perfectly even."
+        )
+    else:
+        note = (
+            "Fair share is 1/N of a service's requests for its N replicas; max share / fair "
+            "share is N when one replica takes everything and 1.00 when perfectly even."
+        )
+    if alone:
+        note += f" Left out, with one replica each: {', '.join(alone)}."
     return [*sentences, *_contrast(balancing), note]

@@ -11,21 +11,16 @@ Intervals are percentile intervals of the bootstrap ratios.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from analysis import hdr
-from analysis.hdr import Dist, FloatArray
+from analysis.hdr import Dist
+from calcbench.core.hdr import FloatArray, means_of_counts, percentiles_of_counts
+from calcbench.core.rundir import PERCENTILES
 
 N_BOOT = 1000
-LATENCY_QUANTILES: Mapping[str, float] = {
-    "p50_ms": 50.0,
-    "p90_ms": 90.0,
-    "p95_ms": 95.0,
-    "p99_ms": 99.0,
-    "p999_ms": 99.9,
-}
 
 
 def round_weights(rng: np.random.Generator, rounds: int, n_boot: int = N_BOOT) -> FloatArray:
@@ -43,9 +38,9 @@ def latency_samples(
     """
     merged, matrix = hdr.align([hdr.coarsen(d) for d in rounds])
     draws = rng.poisson(weights @ matrix).astype(float)
-    values = hdr.percentiles_of_counts(merged.high, draws, list(LATENCY_QUANTILES.values()))
-    samples = {name: v / 1000 for name, v in zip(LATENCY_QUANTILES, values, strict=True)}
-    samples["mean_ms"] = hdr.means_of_counts(merged.mid, draws) / 1000
+    values = percentiles_of_counts(merged.high, draws, list(PERCENTILES.values()))
+    samples = {name: v / 1000 for name, v in zip(PERCENTILES, values, strict=True)}
+    samples["mean_ms"] = means_of_counts(merged.mid, draws) / 1000
     return samples
 
 

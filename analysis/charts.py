@@ -6,6 +6,7 @@ colours come from `style`, so REST and gRPC look the same in every chart.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from analysis import hdr
+from analysis.breakdown import value
 from analysis.hdr import Dist
 from analysis.style import BALANCING_STYLES, OPERATIONS, color, label, ordered
 from calcbench.core.vocabulary import PROTOCOLS
@@ -181,11 +183,16 @@ def plot_spectrum(spectra: Mapping[tuple[str, str], Dist], ax: Axes, max_nines: 
 
 
 def plot_timeseries(
-    timeseries: pd.DataFrame, order: Sequence[tuple[int, str, str]], ax_rps: Axes, ax_p99: Axes
+    timeseries: pd.DataFrame,
+    order: Sequence[tuple[int, str, str]],
+    ax_rps: Axes,
+    ax_p99: Axes,
+    faults: Mapping[tuple[int, str, str], Sequence[float]] | None = None,
 ) -> None:
     """All-operations RPS and p99 per second, phases laid end to end in run `order`.
 
-    `order` lists the phases as (round, balancing, protocol) in the order they ran.
+    `order` lists the phases as (round, balancing, protocol) in the order they ran; `faults`
+    the seconds into a phase at which a replica went down, each drawn as a dotted line.
     """
     rows = timeseries[timeseries["operation"] == "all"]
     if no_data(ax_rps, rows) or no_data(ax_p99, rows):
@@ -202,6 +209,9 @@ def plot_timeseries(
         style = BALANCING_STYLES.get(key[1], "-")
         ax_rps.plot(x, phase["requests"], style, color=color(protocol))
         ax_p99.plot(x, phase["p99_ms"], style, color=color(protocol))
+        for second in (faults or {}).get(key, ()):
+            for ax in (ax_rps, ax_p99):
+                ax.axvline(offset + second, color="black", ls=":", lw=1)
         offset = float(x.max()) + 2
     ax_rps.set_ylabel("requests per second")
     ax_rps.set_ylim(bottom=0)
@@ -239,3 +249,26 @@ def plot_cpu(
     )
     ax_server.set_ylabel("CPU us per request served")
     ax_server.set_title("Server CPU per request, per service")
+
+
+def plot_time_breakdown(frame: pd.DataFrame, ax: Axes) -> None:
+    """One bar per protocol at one call in flight: the native floor, then what calcbench's
+    client adds; a tick marks the handler's own p50 (decode to answer, inside the floor)."""
+    labels = [label(p) for p in PROTOCOLS]
+    floor = [value(frame, p, "native_floor_p50") for p in PROTOCOLS]
+    mine = [value(frame, p, "calcbench_p50") for p in PROTOCOLS]
+    base = [0.0 if math.isnan(f) else f for f in floor]
+    extra = [m - b for m, b in zip(mine, base, strict=True)]
+    ax.barh(labels, base, color="#999999", label="native floor (server stack + kernel)")
+    ax.barh(labels, extra, left=base, color=[color(p) for p in PROTOCOLS],
+            label="what calcbench's client adds")  # fmt: skip
+    handler = [value(frame, p, "handler_p50") for p in PROTOCOLS]
+    ax.scatter(handler, labels, marker="|", s=400, color="black", zorder=3,
+               label="handler p50 (decode to answer)")  # fmt: skip
+    for y, total in enumerate(mine):
+        ax.annotate(f"{total:.3f} ms", (total, y), xytext=(4, 0), textcoords="offset points",
+                    va="center")  # fmt: skip
+    ax.set_xlabel("p50 at one call in flight against addition (ms)")
+    ax.set_xlim(0, max(m for m in mine if not math.isnan(m)) * 1.25)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("Where the time goes")

@@ -14,23 +14,15 @@ from analysis import hdr
 from analysis.frames import as_bool, sort_rows, with_columns
 from analysis.hdr import Dist
 from analysis.rundir import Run, RunDirError, read_phase_json, read_table
-from loadgen import results
+from calcbench.core.rundir import (
+    HISTOGRAMS,
+    PERCENTILES,
+    RUN_ERROR_COLUMNS,
+    RUN_SUMMARY_COLUMNS,
+    RUN_TIMESERIES_COLUMNS,
+    SUMMARY,
+)
 
-# The load generator's columns (one definition of the run directory), plus the mode.
-SUMMARY_COLUMNS = [*results.SUMMARY_COLUMNS, "balancing"]
-ERROR_COLUMNS = [*results.ERROR_COLUMNS, "balancing"]
-TIMESERIES_COLUMNS = [
-    "protocol",
-    "operation",
-    "second",
-    "requests",
-    "errors",
-    "p50_ms",
-    "p99_ms",
-    "round",
-    "balancing",
-]
-QUANTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 DistKey = tuple[str, str]
 """(phase name, operation)."""
 
@@ -39,7 +31,7 @@ def load_dists(run: Run, kind: str = "intended") -> dict[DistKey, Dist]:
     """Every phase's latency histograms of `kind` ("intended" or "actual"), decoded."""
     dists: dict[DistKey, Dist] = {}
     for phase in run.phases:
-        data = read_phase_json(phase, "histograms.json") or {}
+        data = read_phase_json(phase, HISTOGRAMS) or {}
         for operation, encoded in (data.get(kind) or {}).items():
             dists[(phase.name, str(operation))] = hdr.decode(encoded)
     return dists
@@ -50,18 +42,18 @@ def phase_counts(run: Run) -> pd.DataFrame:
 
     Raises RunDirError when no completed phase measured anything: there is nothing to report.
     """
-    table = read_table(run, "summary.csv")
+    table = read_table(run, SUMMARY)
     missing = {"operation", "requests", "ok", "errors"} - set(table.columns)
     if table.empty or missing:
         why = f"lacks {', '.join(sorted(missing))}" if missing else "is empty"
-        raise RunDirError(f"{run.path}: no measurements to report (summary.csv {why})")
+        raise RunDirError(f"{run.path}: no measurements to report ({SUMMARY} {why})")
     seconds = {p.name: p.measured_seconds for p in run.phases}
     return table.assign(seconds=table["phase"].map(seconds))
 
 
 def latency_columns(dist: Dist) -> dict[str, float]:
     """The summary's latency columns (ms) of one distribution."""
-    columns = {name: hdr.percentile(dist, q) / 1000 for name, q in QUANTILES.items()}
+    columns = {name: hdr.percentile(dist, q) / 1000 for name, q in PERCENTILES.items()}
     columns["max_ms"] = hdr.maximum(dist) / 1000
     columns["mean_ms"] = hdr.mean(dist) / 1000
     return columns
@@ -90,28 +82,30 @@ def summarize(counts: pd.DataFrame, dists: Mapping[DistKey, Dist]) -> pd.DataFra
                 **latency_columns(merged),
             }
         )
-    frame = with_columns(pd.DataFrame(rows), SUMMARY_COLUMNS)
+    frame = with_columns(pd.DataFrame(rows), RUN_SUMMARY_COLUMNS)
     return sort_rows(frame, ["protocol", "balancing", "operation"])
 
 
 def summarize_errors(errors: pd.DataFrame) -> pd.DataFrame:
     """errors.csv: error counts summed over the rounds."""
     if errors.empty:
-        return pd.DataFrame(columns=ERROR_COLUMNS)
+        return pd.DataFrame(columns=RUN_ERROR_COLUMNS)
     frame = errors.assign(
         code=errors["code"].fillna("").astype(str),
         expected=as_bool(errors["expected"]) if "expected" in errors else False,
     )
     keys = ["protocol", "operation", "outcome", "code", "expected", "balancing"]
     summed = frame.groupby(keys, sort=False, as_index=False).agg(count=("count", "sum"))
-    return sort_rows(with_columns(summed, ERROR_COLUMNS), ["protocol", "balancing", "operation"])
+    return sort_rows(
+        with_columns(summed, RUN_ERROR_COLUMNS), ["protocol", "balancing", "operation"]
+    )
 
 
 def timeseries(table: pd.DataFrame) -> pd.DataFrame:
     """timeseries.csv: every phase's per-second rows, tagged with round and balancing."""
     if table.empty:
-        return pd.DataFrame(columns=TIMESERIES_COLUMNS)
-    frame = with_columns(table, TIMESERIES_COLUMNS)
+        return pd.DataFrame(columns=RUN_TIMESERIES_COLUMNS)
+    frame = with_columns(table, RUN_TIMESERIES_COLUMNS)
     return sort_rows(frame, ["protocol", "balancing", "round", "operation", "second"])
 
 

@@ -17,8 +17,10 @@ import pandas as pd
 
 from analysis import bootstrap
 from analysis.client import DistKey
-from analysis.hdr import EMPTY, Dist, FloatArray
+from analysis.hdr import EMPTY, Dist
 from analysis.style import OPERATIONS, ordered
+from calcbench.core.hdr import FloatArray
+from calcbench.core.rundir import PERCENTILES
 
 COMPARISON_COLUMNS = [
     "metric",
@@ -32,7 +34,7 @@ COMPARISON_COLUMNS = [
     "verdict",
     "rounds",
 ]
-LATENCY_METRICS = (*bootstrap.LATENCY_QUANTILES, "mean_ms")
+LATENCY_METRICS = (*PERCENTILES, "mean_ms")
 #: metric -> (CPU column, requests column) of the phase table. The servers' CPU is read
 #: between scrapes around the whole phase, warm-up included, so it is divided by all requests.
 CPU_METRICS = {

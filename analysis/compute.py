@@ -12,10 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import client, comparison, hdr, replicas, server
+from analysis import breakdown, client, comparison, hdr, replicas, server
 from analysis.client import DistKey
 from analysis.hdr import Dist
-from analysis.rundir import Run, load_run, read_table
+from analysis.rundir import Run, load_run, read_run_table, read_table
+from calcbench.core.rundir import (
+    CALIBRATION,
+    CALIBRATION_COLUMNS,
+    CONNECTIONS,
+    ERRORS,
+    PHASES,
+    REPLICAS,
+    RUN_JSON,
+    TIMESERIES,
+    WIRE,
+    WIRE_COLUMNS,
+)
 
 SpectrumKey = tuple[str, str, str]
 """(protocol, balancing, "intended" | "actual")."""
@@ -36,6 +48,8 @@ class Analysis:
     phases: pd.DataFrame
     connections: pd.DataFrame
     spectra: Mapping[SpectrumKey, Dist]
+    calibration: pd.DataFrame
+    breakdown: pd.DataFrame
 
     @property
     def multi_replica(self) -> bool:
@@ -64,6 +78,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
                 "seconds": phase.measured_seconds,
                 "client_cpu_us": float(cpu_client.get(phase.name, float("nan"))),
                 "server_cpu_us": float(cpu_server.get(phase.name, float("nan"))),
+                "lag_p50_ms": float(lag.get("p50", float("nan"))),
                 "lag_p99_ms": float(lag.get("p99", float("nan"))),
                 "bound": bool(generator.get("bound", False)),
                 "interrupted": bool(phase.meta.get("interrupted", False)),
@@ -74,7 +89,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
 
 def client_connections(run: Run) -> pd.DataFrame:
     """Mean and max client TCP connections per protocol x balancing x service."""
-    table = read_table(run, "connections.csv")
+    table = read_table(run, CONNECTIONS)
     columns = ["protocol", "balancing", "service", "connections_mean", "connections_max"]
     if table.empty:
         return pd.DataFrame(columns=columns)
@@ -101,26 +116,31 @@ def analyse(run: Run) -> Analysis:
     dists = {kind: client.load_dists(run, kind) for kind in ("intended", "actual")}
     scrapes = server.read_scrapes(run)
     scrape_rows = server.scrape_frame(scrapes)
-    timeseries = client.timeseries(read_table(run, "timeseries.csv"))
+    timeseries = client.timeseries(read_table(run, TIMESERIES))
     summary = client.summarize(counts, dists["intended"])
     phases = phase_table(run, counts, scrape_rows)
     inputs = comparison.Inputs(summary, phases, dists["intended"], timeseries, run.seed)
-    replica_rows = replicas.replica_table(read_table(run, "replicas.csv"), scrape_rows)
-    per_round = replicas.balancing_rounds(replica_rows, run.replicas)
+    replica_rows = replicas.replica_table(read_table(run, REPLICAS), scrape_rows)
+    per_round = replicas.balancing_rounds(replica_rows, run.replicas_of)
+    services = server.summarize_services(scrapes)
+    calibration = read_run_table(run, CALIBRATION, CALIBRATION_COLUMNS)
+    wire = read_run_table(run, WIRE, WIRE_COLUMNS)
     return Analysis(
         run=run,
         summary=summary,
         summary_actual=client.summarize(counts, dists["actual"]),
-        errors=client.summarize_errors(read_table(run, "errors.csv")),
+        errors=client.summarize_errors(read_table(run, ERRORS)),
         timeseries=timeseries,
         replicas=replica_rows,
-        services=server.summarize_services(scrapes),
+        services=services,
         comparison=comparison.compare(inputs),
         balancing=replicas.summarize_balancing(per_round),
         balancing_rounds=per_round,
         phases=phases,
         connections=client_connections(run),
         spectra=_spectra(run, dists),
+        calibration=calibration,
+        breakdown=breakdown.breakdown(breakdown.Inputs(calibration, wire, services, phases)),
     )
 
 
@@ -129,7 +149,8 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 
 def _fingerprint(run_dir: Path) -> Fingerprint:
     """Names, sizes and times of the files the analysis reads: equal means same input."""
-    files = [run_dir / "run.json", *sorted(run_dir.glob("phases/*/*"))]
+    own = (RUN_JSON, CALIBRATION, WIRE)
+    files = [*(run_dir / name for name in own), *sorted(run_dir.glob(f"{PHASES}/*/*"))]
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
 
 
@@ -144,7 +165,7 @@ def analyse_dir(run_dir: Path) -> Analysis:
     `calcbench run` builds the report and then prints the summary of the same directory; the
     bootstrap need not run twice. The result is shared: treat its tables as read-only.
     """
-    if not (run_dir / "run.json").is_file():
+    if not (run_dir / RUN_JSON).is_file():
         return analyse(load_run(run_dir))  # raises the right RunDirError
     return _cached(run_dir.resolve(), _fingerprint(run_dir))
 

@@ -9,9 +9,10 @@ from rich.table import Table as RichTable
 
 from analysis import tables
 from analysis.compute import analyse_dir
-from analysis.findings import warnings
+from analysis.findings import error_bars, warnings
 from analysis.style import PROTOCOL_COLORS
 from analysis.tables import Table
+from analysis.tls import tls_ratios, tls_table
 
 _TITLE_COLORS = {"REST": PROTOCOL_COLORS["rest"], "gRPC": PROTOCOL_COLORS["grpc"]}
 
@@ -53,6 +54,9 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
     per-replica tables of multi-replica runs, then warnings. Raises RunDirError like load_run.
     """
     a = analyse_dir(run_dir)
+    if not a.breakdown.empty:
+        console.print(_rich(tables.breakdown_table(a), console.width))
+        console.print()
     for table in [*tables.linkerd_tables(a), *tables.client_tables(a)]:
         console.print(_rich(table, console.width))
         console.print()
@@ -62,6 +66,10 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
         for table in tables.replica_tables(a):
             console.print(_rich(table, console.width))
             console.print()
+    ratios = tls_ratios(a.run)
+    if not ratios.empty:
+        console.print(_rich(tls_table(ratios), console.width))
+        console.print()
     found = warnings(a)
     if a.run.partial:
         console.print("[bold yellow]PARTIAL RUN:[/] figures from completed phases only.")
@@ -69,3 +77,4 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, markup=True)
     if not found:
         console.print("No warnings.")
+    console.print(error_bars(a), highlight=False)

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analysis import tables
+from analysis.breakdown import explain
 from analysis.compute import Analysis
-from analysis.findings import findings, warnings
+from analysis.findings import error_bars, findings, warnings
 from analysis.tables import Table
+from calcbench.core.rundir import CALCBENCH_CLIENT
+from calcbench.core.vocabulary import NATIVE_CLIENTS, PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Chart:
 Block = Heading | Paragraph | Bullets | Table | Chart
 
 CHART_CAPTIONS = {
+    "time_breakdown": "At one call in flight: the native floor and what calcbench's client adds.",
     "rps_per_service": "Requests per second per service, REST vs gRPC (server metrics).",
     "latency_per_service": "p50/p95/p99 per service (server) and per operation (client).",
     "latency_spectrum": "Full latency percentile spectrum per protocol (client, all operations).",
@@ -67,6 +71,37 @@ def _question(a: Analysis) -> list[Block]:
     return [Heading("The question"), Paragraph(text)]
 
 
+def _calibration(a: Analysis) -> list[Block]:
+    blocks: list[Block] = [Heading("Calibration: the floor, and where the time goes")]
+    if a.calibration.empty:
+        return [*blocks, Paragraph("Not calibrated (run with --no-calibrate).")]
+    blocks += [
+        Paragraph(
+            "Before the rounds, per protocol: a closed loop with one call in flight against "
+            "addition, with calcbench's own client and with the native C client (wrk for REST, "
+            "h2load with gRPC framing for gRPC); then bytes per call through a counting relay. "
+            "The native p50 is the floor: server stack and kernel."
+        ),
+        tables.calibration_table(a),
+        tables.breakdown_table(a),
+        Bullets(tuple(explain(a.breakdown))),
+    ]
+    missing = [f"{p}: install the Debian package {pkg}" for p, pkg in _missing_native(a).items()]
+    if missing:
+        blocks.append(Paragraph("No native floor for " + "; ".join(missing) + "."))
+    return blocks
+
+
+def _missing_native(a: Analysis) -> dict[str, str]:
+    measured = set(a.calibration["protocol"][a.calibration["client"] != CALCBENCH_CLIENT])
+    return {p: NATIVE_CLIENTS[p][1] for p in PROTOCOLS if p not in measured}
+
+
+def _version(version: object) -> str:
+    """A package's version; run.json records a missing package as null."""
+    return "not installed" if version is None else str(version)
+
+
 def _setup(a: Analysis) -> list[Block]:
     meta = a.run.meta
     host = meta.get("host") or {}
@@ -77,7 +112,7 @@ def _setup(a: Analysis) -> list[Block]:
         ("started / ended (UTC)", f"{meta.get('started_at', '?')} / {meta.get('ended_at', '?')}"),
         ("scenario", str(meta.get("scenario", "?"))),
         *((f"host {k}", str(v)) for k, v in host.items()),
-        *((f"version {k}", str(v)) for k, v in (meta.get("versions") or {}).items()),
+        *((f"version {k}", _version(v)) for k, v in (meta.get("versions") or {}).items()),
     ]
     phases = tuple(
         (p.name, str(p.round), p.protocol, p.balancing, f"{p.measured_seconds:g}")
@@ -117,11 +152,19 @@ def build_document(a: Analysis, charts: Sequence[str]) -> list[Block]:
     title = "calcbench: REST (HTTP/1.1) vs gRPC (HTTP/2)" + (
         " - PARTIAL RUN" if a.run.partial else ""
     )
-    blocks: list[Block] = [Heading(title, 1), *_question(a)]
+    blocks: list[Block] = [Heading(title, 1), Paragraph(error_bars(a)), *_question(a)]
     blocks += [Heading("Findings"), Bullets(tuple(findings(a)))]
+    blocks += _calibration(a)
     found = warnings(a)
     blocks += [Heading("Warnings"), Bullets(tuple(found)) if found else Paragraph("None.")]
-    blocks += [Heading("Server side (linkerd viz stat columns)"), *tables.linkerd_tables(a)]
+    blocks += [
+        Heading("Server side (linkerd viz stat columns)"),
+        Paragraph(
+            "LATENCY columns are the handler's time, from the decoded request to the ready "
+            "answer: they leave out the HTTP and gRPC stacks, where the protocols differ."
+        ),
+        *tables.linkerd_tables(a),
+    ]
     blocks += [Heading("Client side, with gRPC/REST ratios"), *tables.client_tables(a)]
     blocks += [
         Heading("Comparison per operation (gRPC/REST, 95% bootstrap intervals)"),

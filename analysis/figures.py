@@ -27,9 +27,17 @@ def _subtitle(a: Analysis) -> str:
     partial = " - PARTIAL RUN" if a.run.partial else ""
     return (
         f"run {a.run.path.name}: {s.get('rate', '?')} rps, {s.get('rounds', '?')} round(s) x "
-        f"{s.get('duration', '?')} s per protocol, {a.run.replicas} replica(s) per service, "
+        f"{s.get('duration', '?')} s per protocol, {_replicas(a)}, "
         f"{cores if cores is not None else '?'} CPU cores shared by client and services{partial}"
     )
+
+
+def _replicas(a: Analysis) -> str:
+    """`2 replica(s) per service`, or each service's count where they differ (Kubernetes)."""
+    counts = next(iter(a.run.service_replicas.values()), {})
+    if not counts:
+        return f"{a.run.replicas} replica(s) per service"
+    return "replicas " + ", ".join(f"{service} {n}" for service, n in counts.items())
 
 
 def _figure(a: Analysis, title: str, rows: int, cols: int) -> tuple[Figure, list[list[Axes]]]:
@@ -96,8 +104,22 @@ def _timeseries(a: Analysis) -> Figure:
         (int(r["round"]), str(r["balancing"]), str(r["protocol"]))
         for r in a.phases.to_dict("records")
     ]
-    charts.plot_timeseries(a.timeseries, order, axes[0][0], axes[1][0])
+    charts.plot_timeseries(a.timeseries, order, axes[0][0], axes[1][0], _fault_seconds(a))
     return fig
+
+
+def _fault_seconds(a: Analysis) -> dict[tuple[int, str, str], list[float]]:
+    """The seconds at which a replica went down, per (round, balancing, protocol)."""
+    keys = {
+        str(r["phase"]): (int(r["round"]), str(r["balancing"]), str(r["protocol"]))
+        for r in a.phases.to_dict("records")
+    }
+    out: dict[tuple[int, str, str], list[float]] = {}
+    for event in a.run.meta.get("fault_events") or []:
+        key = keys.get(str(event.get("phase")))
+        if key is not None:
+            out.setdefault(key, []).append(float(event["second"]))
+    return out
 
 
 def _pairs(a: Analysis, title: str, left: PerMode, right: PerMode) -> Figure:
@@ -151,6 +173,8 @@ def build_figures(a: Analysis) -> dict[str, Figure]:
         ),
         "cpu_per_request": _per_mode_cpu(a),
     }
+    if not a.breakdown.empty:
+        figures["time_breakdown"] = _breakdown(a)
     if a.multi_replica:
         figures["replica_requests"] = _grid(
             a,
@@ -163,6 +187,12 @@ def build_figures(a: Analysis) -> dict[str, Figure]:
             lambda ax, p, m: charts_replicas.plot_replica_connections(a.replicas, ax, p, m),
         )
     return figures
+
+
+def _breakdown(a: Analysis) -> Figure:
+    fig, axes = _figure(a, "Calibration: the floor and what calcbench's client adds", 1, 1)
+    charts.plot_time_breakdown(a.breakdown, axes[0][0])
+    return fig
 
 
 def _per_mode_cpu(a: Analysis) -> Figure:

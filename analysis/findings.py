@@ -12,8 +12,11 @@ from typing import Any
 import pandas as pd
 
 from analysis.balance_findings import balancing_findings
+from analysis.breakdown import value
 from analysis.compute import Analysis
+from analysis.recovery import recoveries, recovery_findings
 from analysis.style import fmt_ci, fmt_ms, fmt_num, fmt_pct, fmt_ratio, label
+from calcbench.core.vocabulary import PROTOCOLS
 
 #: How a verdict reads for each metric (lower latency and CPU are better, higher rates are).
 _READINGS = {
@@ -198,4 +201,40 @@ def findings(a: Analysis) -> list[str]:
         out += [prefix + s for s in sentences]
     if a.multi_replica:
         out += balancing_findings(a.balancing)
-    return out + _shared_cores(a)
+    return out + fault_findings(a) + _shared_cores(a)
+
+
+def fault_findings(a: Analysis) -> list[str]:
+    """Time to recovery per protocol, when replicas went down (`--fault kill-replica`)."""
+    events = a.run.meta.get("fault_events") or []
+    if not events:
+        return []
+    return recovery_findings(recoveries(a.timeseries, a.phases, events))
+
+
+def _lag(a: Analysis, protocol: str) -> str:
+    rows = a.phases[a.phases["protocol"] == protocol]
+    if rows.empty:
+        return f"{label(protocol)}: no phase"
+    p50, p99 = rows["lag_p50_ms"].max(), rows["lag_p99_ms"].max()
+    return f"{label(protocol)} p50 {p50:.2f} ms / p99 {p99:.2f} ms"
+
+
+def _floor(a: Analysis, protocol: str) -> str:
+    native = value(a.breakdown, protocol, "native_floor_p50")
+    mine = value(a.breakdown, protocol, "calcbench_p50")
+    if math.isnan(mine):
+        return f"{label(protocol)}: not calibrated"
+    floor = "no native tool" if math.isnan(native) else f"native {native:.3f} ms"
+    return f"{label(protocol)} {floor}, calcbench {mine:.3f} ms"
+
+
+def error_bars(a: Analysis) -> str:
+    """What every latency is read against: the generator's lag and the measured floor."""
+    lag = "; ".join(_lag(a, p) for p in PROTOCOLS)
+    floor = "; ".join(_floor(a, p) for p in PROTOCOLS)
+    return (
+        f"Read every latency against the generator's own error, its schedule lag (how late "
+        f"requests left, worst phase): {lag}; and the floor, one call in flight against "
+        f"addition, p50: {floor}."
+    )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.style import sort_key
+from calcbench.core.rundir import TRUE_WORDS
 
 
 def sort_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -32,5 +33,6 @@ def with_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def as_bool(values: pd.Series) -> pd.Series:
-    """CSV booleans written as True/true/1/yes by any writer."""
-    return values.astype(str).str.strip().str.lower().isin({"true", "1", "yes"})
+    """CSV booleans: `true` as the run directory spells them, `True`, `1` or `yes` as older
+    writers did."""
+    return values.astype(str).str.strip().str.lower().isin(TRUE_WORDS)

@@ -1,9 +1,8 @@
 """Latency distributions from the load generator's encoded HdrHistograms, as numpy arrays.
 
 A `Dist` keeps only the recorded bins of a histogram, so distributions merge across rounds and
-resample in a bootstrap with vectorised numpy. Percentiles and the mean follow hdrh's own rules
-(highest equivalent value of the bin reaching the target count; median equivalent value for the
-mean), so they equal what the load generator printed for the same histogram.
+resample in a bootstrap with vectorised numpy. Percentiles and the mean are read by the rules of
+`calcbench.core.hdr`, the load generator's, so they equal what it wrote for the same histogram.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
-FloatArray = npt.NDArray[np.float64]
+from calcbench.core.hdr import FloatArray, means_of_counts, middles, percentiles_of_counts
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def from_histogram(histogram: HdrHistogram) -> Dist:
     low = [histogram.get_value_from_index(int(i)) for i in indices]
     high = [histogram.get_highest_equivalent_value(v) for v in low]
     low_a, high_a = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
-    mid = low_a + np.floor((high_a + 1 - low_a) / 2)
+    mid = middles(low_a, high_a)
     order = np.argsort(low_a, kind="stable")
     return Dist(low_a[order], high_a[order], mid[order], counts[indices][order].astype(float))
 
@@ -72,23 +70,6 @@ def align(dists: Sequence[Dist]) -> tuple[Dist, FloatArray]:
     return merged, matrix
 
 
-def percentiles_of_counts(
-    high: FloatArray, counts: FloatArray, quantiles: Sequence[float]
-) -> list[FloatArray]:
-    """Percentiles (0-100) of each row of `counts` (rows x bins), hdrh's rule; NaN if empty."""
-    if not high.size:
-        return [np.full(counts.shape[:-1], np.nan) for _ in quantiles]
-    cumulative = np.cumsum(counts, axis=-1)
-    total = cumulative[..., -1]
-    out = []
-    for q in quantiles:
-        # hdrh's order of operations: 99.99 * 5000 / 100 is 4999.5, 0.9999 * 5000 is not.
-        target = np.maximum(np.floor(q * total / 100 + 0.5), 1)
-        index = np.minimum((cumulative < target[..., None]).sum(axis=-1), high.size - 1)
-        out.append(np.where(total > 0, high[index], np.nan))
-    return out
-
-
 def coarsen(dist: Dist, relative_width: float = 0.01) -> Dist:
     """Bins merged into log-spaced bins `relative_width` wide (a cheaper bootstrap grid)."""
     if not dist.low.size:
@@ -103,12 +84,6 @@ def coarsen(dist: Dist, relative_width: float = 0.01) -> Dist:
     # The grid's own bounds as `low`, so coarsened rounds align bin for bin.
     grid_low = np.exp(keys[first] * np.log1p(relative_width))
     return Dist(grid_low, dist.high[last], mid, counts)
-
-
-def means_of_counts(mid: FloatArray, counts: FloatArray) -> FloatArray:
-    total = counts.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (counts @ mid) / np.where(total > 0, total, 1), np.nan)
 
 
 def percentile(dist: Dist, q: float) -> float:
@@ -130,9 +105,5 @@ def spectrum(
     """(percentile, microseconds) pairs from 0 to 100 - 10**-(max_nines - 2), evenly in nines."""
     nines = np.linspace(0.0, max_nines, points)
     pct = 100.0 * (1.0 - 10.0**-nines)
-    if not dist.total:
-        return pct, np.full(points, np.nan)
-    cumulative = np.cumsum(dist.counts)
-    target = np.maximum(np.floor(pct * cumulative[-1] / 100 + 0.5), 1)
-    index = np.minimum(np.searchsorted(cumulative, target), dist.high.size - 1)
-    return pct, dist.high[index]
+    values = percentiles_of_counts(dist.high, dist.counts, [float(p) for p in pct])
+    return pct, np.array(values, dtype=float)

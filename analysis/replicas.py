@@ -7,6 +7,8 @@ adding rounds together would hide exactly the pinning this is meant to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -66,25 +68,35 @@ def imbalance(counts: np.ndarray, replicas: int) -> tuple[float, float, int]:
     """(max share / fair share, coefficient of variation, idle replicas) of per-replica counts.
 
     Replicas that served nothing may be absent from `counts`; `replicas` is how many there were.
+    A service with one replica has nothing to spread over: it is never counted idle.
     """
     n = max(replicas, counts.size)
     padded = np.concatenate([counts.astype(float), np.zeros(n - counts.size)])
     total = padded.sum()
     if total <= 0:
-        return float("nan"), float("nan"), n
+        return float("nan"), float("nan"), n if n > 1 else 0
     share_over_fair = float(padded.max() / total * n)
     cv = float(padded.std() / padded.mean())
-    return share_over_fair, cv, int((padded == 0).sum())
+    return share_over_fair, cv, int((padded == 0).sum()) if n > 1 else 0
 
 
-def balancing_rounds(table: pd.DataFrame, replicas: int) -> pd.DataFrame:
-    """Imbalance per protocol x balancing x round x service, from server counts when present."""
+ReplicaCount = int | Callable[[str, str], int]
+"""Replicas of every service, or a function (protocol, service) -> that service's replicas."""
+
+
+def balancing_rounds(table: pd.DataFrame, replicas: ReplicaCount) -> pd.DataFrame:
+    """Imbalance per protocol x balancing x round x service, from server counts when present.
+
+    Give `replicas` per service (`Run.replicas_of`) when services differ: a one-pod service
+    measured against two "fair" replicas would show an idle pod that never existed.
+    """
+    count = replicas if callable(replicas) else (lambda _protocol, _service: replicas)
     rows = []
     for key, group in table.groupby(_KEYS, sort=False):
         server = group["server_requests"]
         use_server = bool(server.notna().all())
         counts = (server if use_server else group["requests"]).to_numpy(dtype=float)
-        n = max(replicas, len(group))
+        n = max(count(str(key[0]), str(key[3])), len(group))
         share, cv, idle = imbalance(counts, n)
         rows.append((*key, n, counts.sum(), share, cv, idle, "server" if use_server else "client"))
     columns = [*_KEYS, "replicas", "requests", "max_share_over_fair", "cv", "idle_replicas"]

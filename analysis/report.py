@@ -15,9 +15,11 @@ from matplotlib.figure import Figure
 from analysis import render
 from analysis.charts_replicas import plot_compare
 from analysis.compute import Analysis, analyse_dir, key_metrics
-from analysis.document import build_document
+from analysis.document import Block, Heading, Paragraph, build_document
 from analysis.figures import build_figures
-from analysis.rundir import load_run
+from analysis.rundir import Run, load_run
+from analysis.tls import tls_ratios, tls_table
+from calcbench.core.rundir import CHARTS, REPORT_HTML, REPORT_MD, TLS_CSV, cell
 
 COMPARE_METRICS = {
     "rps": "Throughput (requests per second)",
@@ -54,9 +56,29 @@ def _tables(a: Analysis) -> dict[str, pd.DataFrame]:
         "services": a.services,
         "comparison": a.comparison,
     }
+    if not a.breakdown.empty:
+        tables["breakdown"] = a.breakdown
     if a.multi_replica:
         tables |= {"balancing": a.balancing, "balancing_rounds": a.balancing_rounds}
     return tables
+
+
+def tls_section(run: Run, run_dir: Path, csvs: dict[str, Path]) -> list[Block]:
+    """tls.csv and its report section, for a run with plaintext and TLS phases (else none)."""
+    ratios = tls_ratios(run)
+    if ratios.empty:
+        return []
+    csvs["tls"] = _write_csv(ratios, run_dir / TLS_CSV)
+    table = tls_table(ratios)
+    note = (
+        "Both stacks ran plaintext and TLS (mTLS if asked: run.json) in the same interleaved "
+        "rounds, percentage's downstream hops included. All in tls.csv."
+    )
+    return [
+        Heading("TLS against plaintext, per protocol (95% bootstrap intervals)"),
+        Paragraph(note),
+        table,
+    ]
 
 
 def _png(figure: Figure) -> bytes:
@@ -67,7 +89,10 @@ def _png(figure: Figure) -> bytes:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False, float_format="%.6g")
+    """`frame` as CSV, booleans spelled as the run directory spells them (`cell`)."""
+    flags = [c for c in frame.columns if pd.api.types.is_bool_dtype(frame[c])]
+    spelled = frame.assign(**{c: frame[c].map(cell) for c in flags})
+    spelled.to_csv(path, index=False, float_format="%.6g")
     return path
 
 
@@ -79,22 +104,28 @@ def build_report(run_dir: Path) -> ReportFiles:
     """
     a = analyse_dir(run_dir)
     csvs = {name: _write_csv(frame, run_dir / f"{name}.csv") for name, frame in _tables(a).items()}
+    tls_blocks = tls_section(a.run, run_dir, csvs)
     images = {name: _png(figure) for name, figure in build_figures(a).items()}
-    (run_dir / "charts").mkdir(exist_ok=True)
+    (run_dir / CHARTS).mkdir(exist_ok=True)
     charts = {}
     for name, data in images.items():
-        charts[name] = run_dir / "charts" / f"{name}.png"
+        charts[name] = run_dir / CHARTS / f"{name}.png"
         charts[name].write_bytes(data)
-    blocks = build_document(a, list(images))
-    markdown, page = run_dir / "report.md", run_dir / "report.html"
+    blocks = build_document(a, list(images)) + tls_blocks
+    markdown, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
     markdown.write_text(render.markdown(blocks))
     page.write_text(render.html_page(blocks, images))
     return ReportFiles(run_dir, csvs, charts, markdown, page)
 
 
-def _labels(run_dirs: Sequence[Path]) -> list[str]:
-    names = [d.resolve().name for d in run_dirs]
-    return names if len(set(names)) == len(names) else [str(d) for d in run_dirs]
+def _labels(runs: Sequence[Run]) -> list[str]:
+    """Each run's situation (a Kubernetes run records one), else its folder's name; the full
+    path, with the situation, where those repeat."""
+    situations = [str((r.meta.get("situation") or {}).get("name") or "") for r in runs]
+    names = [s or r.path.resolve().name for s, r in zip(situations, runs, strict=True)]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{r.path} ({s})" if s else str(r.path) for s, r in zip(situations, runs, strict=True)]
 
 
 def compare_runs(run_dirs: Sequence[Path], out_dir: Path) -> pd.DataFrame:
@@ -103,8 +134,8 @@ def compare_runs(run_dirs: Sequence[Path], out_dir: Path) -> pd.DataFrame:
     Writes `compare.csv` and `compare.png` into `out_dir` (created if needed).
     """
     frames = []
-    for name, run_dir in zip(_labels(run_dirs), run_dirs, strict=True):
-        run = load_run(run_dir)
+    runs = [load_run(run_dir) for run_dir in run_dirs]
+    for name, run in zip(_labels(runs), runs, strict=True):
         settings = run.settings
         metrics = key_metrics(run)
         frames.append(

@@ -7,7 +7,7 @@ and named in `Run.skipped`, so every summary states what it was built from.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,18 +15,23 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import RunDirError
+from calcbench.core.rundir import (
+    ERRORS,
+    HISTOGRAMS,
+    REPLICAS,
+    RUN_JSON,
+    RUN_KIND,
+    SERVER,
+    SUMMARY,
+    TIMESERIES,
+    phase_dir,
+)
 
 __all__ = ["Phase", "Run", "RunDirError", "load_run", "read_phase_json", "read_table"]
 
-PHASE_FILES = (
-    "run.json",
-    "summary.csv",
-    "errors.csv",
-    "timeseries.csv",
-    "replicas.csv",
-    "histograms.json",
-    "server.json",
-)
+#: A phase lacking one of these is reported as a problem. Not summary_actual.csv or
+#: connections.csv: older run directories have neither, and the report does without them.
+CHECKED_FILES = (RUN_JSON, SUMMARY, ERRORS, TIMESERIES, REPLICAS, HISTOGRAMS, SERVER)
 #: Columns read as text whatever they look like (a status code `14` is a label, not a number).
 _TEXT_COLUMNS = {"protocol": str, "operation": str, "service": str, "replica": str, "code": str}
 
@@ -41,6 +46,7 @@ class Phase:
     balancing: str
     path: Path
     meta: Mapping[str, Any]
+    tls: bool = False
 
     @property
     def measured_seconds(self) -> float:
@@ -61,6 +67,9 @@ class Run:
     phases: tuple[Phase, ...]
     skipped: tuple[str, ...]
     problems: tuple[str, ...]
+    #: With plaintext and TLS phases in one run (`--tls both`), `phases` holds the plaintext
+    #: ones (every other table compares protocols over plaintext) and this the TLS ones.
+    tls_phases: tuple[Phase, ...] = ()
 
     @property
     def settings(self) -> Mapping[str, Any]:
@@ -85,6 +94,24 @@ class Run:
         return int(self.settings.get("replicas") or 1)
 
     @property
+    def service_replicas(self) -> dict[str, dict[str, int]]:
+        """Replicas per protocol and service where they differ per service (a Kubernetes run
+        records each Deployment's count in `settings.service_replicas`; runs assembled before
+        that kept them in `kubernetes.replicas`); empty when every service has `replicas`."""
+        recorded = self.settings.get("service_replicas")
+        if recorded is None:
+            recorded = (self.meta.get("kubernetes") or {}).get("replicas") or {}
+        return {
+            str(protocol): {str(service): int(n) for service, n in counts.items()}
+            for protocol, counts in recorded.items()
+        }
+
+    def replicas_of(self, protocol: str, service: str) -> int:
+        """How many replicas (pods) `service` of `protocol` had in this run."""
+        count = self.service_replicas.get(protocol, {}).get(service)
+        return self.replicas if count is None else count
+
+    @property
     def balancing_modes(self) -> list[str]:
         """Balancing modes in the order the run used them."""
         modes = [p.balancing for p in self.phases]
@@ -102,8 +129,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _phase(run_dir: Path, entry: Mapping[str, Any]) -> Phase:
-    path = run_dir / str(entry.get("dir") or Path("phases") / str(entry["name"]))
-    load = path / "run.json"
+    path = run_dir / str(entry.get("dir") or phase_dir(str(entry["name"])))
+    load = path / RUN_JSON
     meta = _read_json(load) if load.is_file() else {}
     return Phase(
         name=str(entry["name"]),
@@ -112,6 +139,7 @@ def _phase(run_dir: Path, entry: Mapping[str, Any]) -> Phase:
         balancing=str(entry.get("balancing") or meta.get("balancing") or "shared"),
         path=path,
         meta=meta,
+        tls=bool(entry.get("tls", False)),
     )
 
 
@@ -119,10 +147,10 @@ def load_run(run_dir: Path) -> Run:
     """Read `run_dir/run.json` and its completed phases; raise RunDirError if unusable."""
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such directory")
-    if not (run_dir / "run.json").is_file():
-        raise RunDirError(f"{run_dir}: not a calcbench run directory (no run.json)")
-    meta = _read_json(run_dir / "run.json")
-    if meta.get("kind") != "run":
+    if not (run_dir / RUN_JSON).is_file():
+        raise RunDirError(f"{run_dir}: not a calcbench run directory (no {RUN_JSON})")
+    meta = _read_json(run_dir / RUN_JSON)
+    if meta.get("kind") != RUN_KIND:
         raise RunDirError(f"{run_dir}: run.json is not a calcbench run (kind={meta.get('kind')!r})")
     phases, skipped, problems = [], [], []
     for entry in meta.get("phases") or []:
@@ -130,12 +158,16 @@ def load_run(run_dir: Path) -> Run:
         if not entry.get("completed") or not phase.path.is_dir():
             skipped.append(phase.name)
             continue
-        missing = [f for f in PHASE_FILES if not (phase.path / f).is_file()]
+        missing = [f for f in CHECKED_FILES if not (phase.path / f).is_file()]
         if missing:
             problems.append(f"phase {phase.name}: missing {', '.join(missing)}")
         phases.append(phase)
     if not phases:
         raise RunDirError(f"{run_dir}: no completed phase to report on")
+    plain = tuple(p for p in phases if not p.tls)
+    tls = tuple(p for p in phases if p.tls)
+    if plain and tls:
+        return Run(run_dir, meta, plain, tuple(skipped), tuple(problems), tls)
     return Run(run_dir, meta, tuple(phases), tuple(skipped), tuple(problems))
 
 
@@ -159,3 +191,12 @@ def read_phase_json(phase: Phase, filename: str) -> dict[str, Any] | None:
     """A phase's JSON file, or None when it is missing (counted as a problem by load_run)."""
     path = phase.path / filename
     return _read_json(path) if path.is_file() else None
+
+
+def read_run_table(run: Run, filename: str, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV of the run directory itself (not of a phase); empty with `columns` when absent,
+    as in a run made with --no-calibrate or before calcbench calibrated."""
+    path = run.path / filename
+    if not path.is_file():
+        return pd.DataFrame(columns=list(columns))
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])

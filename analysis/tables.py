@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.breakdown import COMPONENTS, value
 from analysis.compute import Analysis
 from analysis.style import (
     PROTOCOL_LABELS,
@@ -22,6 +23,7 @@ from analysis.style import (
     fmt_share,
     label,
 )
+from calcbench.core.vocabulary import PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def linkerd_tables(a: Analysis) -> list[Table]:
             for r in rows.to_dict("records")
         )
         title = f"{PROTOCOL_LABELS.get(str(protocol), protocol)}{_mode_title(a, str(mode))}"
-        tables.append(Table(f"{title}: server side", LINKERD_HEADER, body, 2))
+        tables.append(Table(f"{title}: server side, handler time", LINKERD_HEADER, body, 2))
     return tables
 
 
@@ -205,3 +207,38 @@ def balancing_table(a: Analysis) -> Table:
         "rounds with an idle replica"
     )
     return Table(title, header, rows, 3)
+
+
+def calibration_table(a: Analysis) -> Table:
+    """calibration.csv as printed: the floor per protocol and client, one call in flight."""
+    body = tuple(
+        (
+            str(r["protocol"]),
+            str(r["client"]),
+            fmt_count(r["requests"]),
+            *(fmt_ms(r[c]) for c in ("p50_ms", "p90_ms", "p99_ms")),
+            f"{float(r['client_cpu_us_per_request']):.0f}",
+        )
+        for r in a.calibration.to_dict("records")
+    )
+    header = ("PROTOCOL", "CLIENT", "REQUESTS", "P50", "P90", "P99", "CLIENT_CPU_US/REQ")
+    return Table("Calibration: one call in flight against addition", header, body, 2)
+
+
+def breakdown_table(a: Analysis) -> Table:
+    """breakdown.csv as printed: one row per component, REST and gRPC side by side."""
+    body = []
+    for component, (unit, meaning) in COMPONENTS.items():
+        rest, grpc = (value(a.breakdown, p, component) for p in PROTOCOLS)
+        if math.isnan(rest) and math.isnan(grpc):
+            continue
+        body.append((component, meaning, *(_with_unit(v, unit, component) for v in (rest, grpc))))
+    return Table("Where the time goes", ("COMPONENT", "WHAT", "REST", "gRPC"), tuple(body), 2)
+
+
+def _with_unit(number: float, unit: str, component: str) -> str:
+    if math.isnan(number):
+        return "-"
+    if component == "handler_p50":  # from the services' histogram: its first bucket is a bound
+        return fmt_server_ms(number)
+    return fmt_ms(number) if unit == "ms" else f"{number:.0f} {unit}"

@@ -15,20 +15,27 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from calcbench.core.arithmetic import InvalidArgument, check_operands, compute
-from calcbench.core.delay import sleep_at_least
-from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.calculation import (
+    Calculate,
+    InjectedError,
+    SyncCalculate,
+    calculation,
+    sync_calculation,
+)
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Result
+from calcbench.core.rpc import MalformedRequest, read_operands
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
-from calcbench.core.vocabulary import DOWNSTREAMS
+from calcbench.core.vocabulary import Service
 from calculator_grpc import wiring
-from calculator_grpc.downstream import DownstreamError, downstream_timeout
+from calculator_grpc.downstream import AioDownstream, DownstreamError
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_INTERNAL = grpc.StatusCode.INTERNAL
 _START_TIMEOUT = 10.0
 
-Behaviour = Callable[[Operands, Any], Awaitable[Result]]
+Behaviour = Callable[[bytes, Any], Awaitable[Result]]
 
 
 class AioServer:
@@ -40,11 +47,11 @@ class AioServer:
             target=self._loop.run_forever, name=f"grpc-aio-{config.service}", daemon=True
         )
         self._thread.start()
-        self._channels: list[Any] = []
+        self._downstream: AioDownstream | None = None
         try:
             self._server, self.port, self.own_port = self._run(self._start(config, metrics))
         except BaseException:
-            self._run(self._close_channels())
+            self._run(self._close_downstream())
             self._halt()
             raise
 
@@ -64,11 +71,9 @@ class AioServer:
         self, config: ServiceConfig, metrics: ServiceMetrics
     ) -> tuple[Any, int, int | None]:
         server = grpc.aio.server(options=wiring.server_options(config))
-        if config.service == "percentage":
-            behaviour = self._percentage(config, metrics)
-        else:
-            behaviour = _arithmetic(config, metrics)
-        wiring.register(server, config.service, wiring.unary_handler(behaviour))
+        wiring.register(
+            server, config.service, wiring.bytes_handler(self._handler(config, metrics))
+        )
         await _add_health(server, config.service)
         wiring.add_reflection(server, config.service)
         port, own_port = wiring.bind(server, config)
@@ -77,19 +82,27 @@ class AioServer:
 
     async def _stop(self, grace: float) -> None:
         await self._server.stop(grace)
-        await self._close_channels()
+        await self._close_downstream()
 
-    async def _close_channels(self) -> None:
-        for channel in self._channels:
-            await channel.close()
+    async def _close_downstream(self) -> None:
+        if self._downstream is not None:
+            await self._downstream.close()
 
-    def _percentage(self, config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
-        calls = {}
-        for name in DOWNSTREAMS:
-            target, options = channel_target(config.downstream[name])
-            self._channels.append(grpc.aio.insecure_channel(target, options=options))
-            calls[name] = unary_method(self._channels[-1], name)
-        return _percentage(config, metrics, calls["multiplication"], calls["division"])
+    def _handler(self, config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
+        """The method handler of `config.service` (on the loop, where channels must be made)."""
+        metadata = wiring.replica_metadata(config)
+        if config.service != Service.PERCENTAGE and not config.delay:
+            calculate = sync_calculation(
+                config.service, error_rate=config.error_rate, seed=config.replica_id
+            )
+            return _immediate(calculate, metrics, metadata)
+        if config.service == Service.PERCENTAGE:
+            self._downstream = AioDownstream(config.downstream, config.tls)
+        call = None if self._downstream is None else self._downstream.call
+        faulty = calculation(
+            config.service, call, config.delay, config.error_rate, seed=config.replica_id
+        )
+        return _awaiting(faulty, metrics, metadata)
 
 
 async def _add_health(server: Any, service: str) -> None:
@@ -99,54 +112,52 @@ async def _add_health(server: Any, service: str) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
 
 
-def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
-    service, observe = config.service, metrics.observe
-    metadata, delay = wiring.replica_metadata(config), config.delay
+def _immediate(calculate: SyncCalculate, metrics: ServiceMetrics, metadata: Any) -> Behaviour:
+    """`_awaiting` for a calculation with nothing to wait for (the arithmetic, no `--delay`):
+    called, not awaited, which saves creating and running a coroutine per call."""
+    observe = metrics.observe
 
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
-            if delay:  # --delay (a slow replica); 0 costs one test of a local
-                await sleep_at_least(delay)
-            result = compute(service, request.op1, request.op2)
+            request = read_operands(data)
+            result = calculate(request.op1, request.op2, context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            await context.abort(_INTERNAL, str(exc))
         observe("ok", perf_counter() - started)
         return Result(result=result)
 
     return handle
 
 
-def _percentage(
-    config: ServiceConfig, metrics: ServiceMetrics, multiply: Any, divide: Any
-) -> Behaviour:
-    """Percent = Divide(Multiply(op1, op2), 100) over the long-lived channels given."""
-    observe, metadata = metrics.observe, wiring.replica_metadata(config)
-    delay = config.delay
+def _awaiting(calculate: Calculate, metrics: ServiceMetrics, metadata: Any) -> Behaviour:
+    """The handler of a calculation that waits: on `--delay`, on percentage's downstreams."""
+    observe = metrics.observe
 
-    async def call(name: str, method: Any, request: Operands, context: Any) -> float:
-        try:
-            response = await method(request, timeout=downstream_timeout(context.time_remaining()))
-        except grpc.aio.AioRpcError as exc:
-            raise DownstreamError(name, exc.code(), exc.details()) from exc
-        return float(response.result)
-
-    async def handle(request: Operands, context: Any) -> Result:
+    async def handle(data: bytes, context: Any) -> Result:
         await context.send_initial_metadata(metadata)
-        # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
-            if delay:  # --delay (a slow replica); 0 costs one test of a local
-                await sleep_at_least(delay)
-            check_operands(request.op1, request.op2)
-            product = await call("multiplication", multiply, request, context)
-            result = await call("division", divide, Operands(op1=product, op2=100.0), context)
+            request = read_operands(data)
+            result = await calculate(request.op1, request.op2, context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
+            await context.abort(_INVALID, str(exc))
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             await context.abort(_INVALID, str(exc))
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            await context.abort(_INTERNAL, str(exc))
         except DownstreamError as exc:
             observe(exc.outcome, perf_counter() - started)
             await context.abort(exc.status, exc.message)

@@ -1,13 +1,22 @@
-"""Percentage's downstream calls: what their failures become for its caller, and their deadline.
+"""Percentage's downstream calls: its channels, what their failures become for its caller, and
+their deadline.
 
-Shared by both server models so that sync and aio percentage services fail the same way.
+Shared by both server models so that sync and aio percentage services fail the same way. Each
+model's client is a `call(service, op1, op2, context)` for `calcbench.core.calculation`, over
+long-lived channels made once, with `context` the call being answered (its deadline passed on).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import grpc
+
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
+from calcbench.core.rpc import open_channel, unary_method
+from calcbench.core.tls import TlsFiles
+from calcbench.core.vocabulary import DOWNSTREAMS
 
 # time_remaining() of a call without a deadline is huge (gRPC's infinite future); above this
 # we call downstream without a timeout rather than with an absurd one.
@@ -50,3 +59,48 @@ def downstream_timeout(remaining: float | None) -> float | None:
     if remaining is None or remaining > _NO_DEADLINE:
         return None
     return max(remaining - DEADLINE_MARGIN, 0.0)
+
+
+class SyncDownstream:
+    """Blocking calls to multiplication and division (the `sync` model's handler threads)."""
+
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        names = map(str, DOWNSTREAMS)  # plain-string keys: a StrEnum key compares slower
+        self._channels = {d: open_channel(grpc, addresses[d], tls) for d in names}
+        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
+
+    def call(self, service: str, op1: float, op2: float, context: Any) -> float:
+        """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
+        timeout = downstream_timeout(context.time_remaining())
+        try:
+            response = self._methods[service](Operands(op1=op1, op2=op2), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise DownstreamError(service, exc.code(), exc.details()) from exc
+        return float(response.result)
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+
+
+class AioDownstream:
+    """`SyncDownstream` over `grpc.aio` channels; make it on the loop that will call it."""
+
+    def __init__(self, addresses: Mapping[str, Sequence[str]], tls: TlsFiles | None = None) -> None:
+        self._channels = {
+            d: open_channel(grpc.aio, addresses[d], tls) for d in map(str, DOWNSTREAMS)
+        }
+        self._methods = {d: unary_method(c, d) for d, c in self._channels.items()}
+
+    async def call(self, service: str, op1: float, op2: float, context: Any) -> float:
+        """`service`'s result before `context`'s deadline; raises `DownstreamError`."""
+        timeout = downstream_timeout(context.time_remaining())
+        try:
+            response = await self._methods[service](Operands(op1=op1, op2=op2), timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise DownstreamError(service, exc.code(), exc.details()) from exc
+        return float(response.result)
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()

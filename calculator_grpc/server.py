@@ -9,14 +9,13 @@ it binds, starts serving and returns a handle with the resolved ports and `stop(
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Protocol
 
 from calcbench.core.metrics_http import MetricsServer
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
+from calcbench.core.vocabulary import GrpcServerModel
 from calculator_grpc import aio_model, sync_model
-
-SERVER_MODELS: Final = ("sync", "aio")
 
 
 class _ModelServer(Protocol):
@@ -47,11 +46,11 @@ class GrpcService:
 
 def start(config: ServiceConfig) -> GrpcService:
     """Serve `config.service` on `config.host:config.port` (and `own_port`), metrics apart."""
-    if config.server_model not in SERVER_MODELS:
+    if config.server_model not in tuple(GrpcServerModel):
         raise ValueError(f"unknown server model {config.server_model!r}; expected sync or aio")
     metrics = ServiceMetrics(config.service, config.replica_id)
     server: _ModelServer
-    if config.server_model == "aio":
+    if config.server_model == GrpcServerModel.AIO:
         server = aio_model.AioServer(config, metrics)
     else:
         server = sync_model.start(config, metrics)

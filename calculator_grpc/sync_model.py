@@ -15,14 +15,15 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from calcbench.core.arithmetic import InvalidArgument, check_operands, compute
-from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
-from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.calculation import InjectedError, SyncCalculate, sync_calculation
+from calcbench.core.protos.calculator.v1.calculator_pb2 import Result
+from calcbench.core.rpc import MalformedRequest, read_operands
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
-from calcbench.core.vocabulary import DOWNSTREAMS
+from calcbench.core.vocabulary import Service
 from calculator_grpc import wiring
-from calculator_grpc.downstream import DownstreamError, downstream_timeout
+from calculator_grpc.downstream import DownstreamError, SyncDownstream
 
 # Arithmetic never blocks, so a few threads keep the core busy and more only fight over the GIL;
 # percentage's threads wait on two downstream round trips, so it needs one per call in flight.
@@ -30,6 +31,9 @@ WORKERS = {"percentage": 64}
 DEFAULT_WORKERS = 8
 
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_INTERNAL = grpc.StatusCode.INTERNAL
+
+Behaviour = Callable[[bytes, Any], Result]
 
 
 @dataclass
@@ -40,7 +44,7 @@ class SyncServer:
     own_port: int | None
     server: Any
     executor: ThreadPoolExecutor
-    channels: list[Any]
+    downstream: SyncDownstream | None
 
     def stop(self, grace: float = 1.0) -> None:
         self.server.stop(grace).wait()
@@ -48,8 +52,8 @@ class SyncServer:
 
     def close(self) -> None:
         """Release what the server does not own: downstream channels and the thread pool."""
-        for channel in self.channels:
-            channel.close()
+        if self.downstream is not None:
+            self.downstream.close()
         self.executor.shutdown(wait=False)
 
 
@@ -58,12 +62,16 @@ def start(config: ServiceConfig, metrics: ServiceMetrics) -> SyncServer:
     workers = WORKERS.get(config.service, DEFAULT_WORKERS)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{config.service}")
     server = grpc.server(executor, options=wiring.server_options(config))
-    started = SyncServer(0, None, server, executor, [])
-    if config.service == "percentage":
-        behaviour = _percentage(config, metrics, started.channels)
-    else:
-        behaviour = _arithmetic(config, metrics)
-    wiring.register(server, config.service, wiring.unary_handler(behaviour))
+    downstream = None
+    if config.service == Service.PERCENTAGE:
+        downstream = SyncDownstream(config.downstream, config.tls)
+    started = SyncServer(0, None, server, executor, downstream)
+    call = None if downstream is None else downstream.call
+    calculate = sync_calculation(
+        config.service, call, config.delay, config.error_rate, seed=config.replica_id
+    )
+    behaviour = _handler(calculate, metrics, wiring.replica_metadata(config), config.delay)
+    wiring.register(server, config.service, wiring.bytes_handler(behaviour))
     _add_health(server, config.service)
     wiring.add_reflection(server, config.service)
     try:
@@ -82,63 +90,36 @@ def _add_health(server: Any, service: str) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
 
 
-Behaviour = Callable[[Operands, Any], Result]
+def _handler(
+    calculate: SyncCalculate, metrics: ServiceMetrics, metadata: Any, delay: float
+) -> Behaviour:
+    """The method handler of every service: `calculate`'s answer or its error, on the wire."""
+    observe = metrics.observe
 
-
-def _arithmetic(config: ServiceConfig, metrics: ServiceMetrics) -> Behaviour:
-    service, observe = config.service, metrics.observe
-    metadata = wiring.replica_metadata(config)
-    calculate = wiring.delayed(compute, config.delay)
-
-    def handle(request: Operands, context: Any) -> Result:
+    def handle(data: bytes, context: Any) -> Result:
         context.send_initial_metadata(metadata)
         # Timed from here, like the REST endpoint's timer, which excludes writing headers.
         started = perf_counter()
         try:
-            result = calculate(service, request.op1, request.op2)
-        except InvalidArgument as exc:
-            observe("invalid_argument", perf_counter() - started)
+            request = read_operands(data)
+            result = calculate(request.op1, request.op2, context)
+        except MalformedRequest as exc:
+            observe("malformed", perf_counter() - started)
             context.abort(_INVALID, str(exc))
-        observe("ok", perf_counter() - started)
-        return Result(result=result)
-
-    return handle
-
-
-def _percentage(config: ServiceConfig, metrics: ServiceMetrics, channels: list[Any]) -> Behaviour:
-    """Percent = Divide(Multiply(op1, op2), 100) over long-lived channels made once, here."""
-    calls = {}
-    for name in DOWNSTREAMS:
-        target, options = channel_target(config.downstream[name])
-        channels.append(grpc.insecure_channel(target, options=options))
-        calls[name] = unary_method(channels[-1], name)
-    multiply, divide = calls["multiplication"], calls["division"]
-    observe, metadata = metrics.observe, wiring.replica_metadata(config)
-    check = wiring.delayed(check_operands, config.delay)
-
-    def call(name: str, method: Any, request: Operands, context: Any) -> float:
-        try:
-            return float(
-                method(request, timeout=downstream_timeout(context.time_remaining())).result
-            )
-        except grpc.RpcError as exc:
-            raise DownstreamError(name, exc.code(), exc.details()) from exc
-
-    def handle(request: Operands, context: Any) -> Result:
-        context.send_initial_metadata(metadata)
-        # Timed from here, like the REST endpoint's timer, which excludes writing headers.
-        started = perf_counter()
-        try:
-            check(request.op1, request.op2)
-            product = call("multiplication", multiply, request, context)
-            result = call("division", divide, Operands(op1=product, op2=100.0), context)
         except InvalidArgument as exc:
             observe("invalid_argument", perf_counter() - started)
             context.abort(_INVALID, str(exc))
         except DownstreamError as exc:
             observe(exc.outcome, perf_counter() - started)
             context.abort(exc.status, exc.message)
-        observe("ok", perf_counter() - started)
+        except InjectedError as exc:
+            observe("server_error", perf_counter() - started)
+            context.abort(_INTERNAL, str(exc))
+        # After a --delay the caller's deadline may have passed: grpc drops the answer and the
+        # caller sees DEADLINE_EXCEEDED, so count a timeout as the aio model does. (Asked only
+        # then: is_active takes a lock, a cost the undelayed path does not pay.)
+        late = delay > 0 and not context.is_active()
+        observe("timeout" if late else "ok", perf_counter() - started)
         return Result(result=result)
 
     return handle

@@ -6,9 +6,7 @@ client can observe (ports, services, reflection, metadata) is wired here, once.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health
@@ -18,10 +16,8 @@ from calcbench.core.listening import PortInUse, PortShare, bound_port, claim
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import METHOD_NAMES, SERVICE_NAMES
 from calcbench.core.service_config import ServiceConfig
+from calcbench.core.tls import TlsFiles, read_pem
 from calcbench.core.vocabulary import REPLICA_HEADER
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def server_options(config: ServiceConfig) -> list[tuple[str, Any]]:
@@ -44,22 +40,36 @@ def bind(server: Any, config: ServiceConfig) -> tuple[int, int | None]:
 
     Raises PortInUse naming a port that another program holds.
     """
-    port = _listen(server, config.host, config.port, config.share)
+    credentials = None if config.tls is None else server_credentials(config.tls)
+    port = _listen(server, config.host, config.port, config.share, credentials)
     if config.own_port is None:
         return port, None
     # With SO_REUSEPORT on the server, grpcio's socket binds beside our claim only if it is open.
     own_share = PortShare.ALONE if config.share is PortShare.ALONE else PortShare.OPEN
-    return port, _listen(server, config.host, config.own_port, own_share)
+    return port, _listen(server, config.host, config.own_port, own_share, credentials)
 
 
-def _listen(server: Any, host: str, port: int, share: PortShare) -> int:
+def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
+    """The replica's certificate; under mTLS, clients must present one the CA signed."""
+    ca, cert, key = read_pem(tls)
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca if tls.mtls else None, require_client_auth=tls.mtls
+    )
+
+
+def _listen(
+    server: Any, host: str, port: int, share: PortShare, credentials: grpc.ServerCredentials | None
+) -> int:
     """Claim `port` with a socket of ours, so that the port is ours from the check to grpcio's
     own bind (grpcio cannot adopt a socket), then let grpcio bind and listen beside it."""
     with claim(host, port, share) as held:
         port = bound_port(held)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
-            bound = int(server.add_insecure_port(address))
+            if credentials is None:
+                bound = int(server.add_insecure_port(address))
+            else:
+                bound = int(server.add_secure_port(address, credentials))
         except RuntimeError as exc:  # grpcio's way of saying the bind failed
             raise PortInUse(host, port) from exc
     if bound != port:
@@ -77,11 +87,21 @@ def register(server: Any, service: str, handler: grpc.RpcMethodHandler) -> None:
 
 
 def unary_handler(behaviour: Any) -> grpc.RpcMethodHandler:
-    """A unary-unary method handler reading `Operands` and writing `Result`."""
+    """A unary-unary method handler reading `Operands` and writing `Result` (for stand-in
+    servers in tests; the services read their own bytes, see `bytes_handler`)."""
     return grpc.unary_unary_rpc_method_handler(
         behaviour,
         request_deserializer=Operands.FromString,
         response_serializer=Result.SerializeToString,
+    )
+
+
+def bytes_handler(behaviour: Any) -> grpc.RpcMethodHandler:
+    """A unary-unary method handler given the request's bytes, writing `Result`: the services
+    decode with `read_operands` inside their timer and answer bytes that are not an `Operands`
+    precisely (INVALID_ARGUMENT, counted malformed) instead of grpcio's INTERNAL/UNKNOWN."""
+    return grpc.unary_unary_rpc_method_handler(
+        behaviour, response_serializer=Result.SerializeToString
     )
 
 
@@ -94,16 +114,3 @@ def add_reflection(server: Any, service: str) -> None:
 def health_names(service: str) -> tuple[str, str]:
     """The names health reports SERVING for: the whole server ("") and the calculator service."""
     return "", SERVICE_NAMES[service]
-
-
-def delayed(function: Callable[P, R], delay: float) -> Callable[P, R]:
-    """`function` after a `time.sleep(delay)` of the handler's thread (`--delay`, a slow
-    replica, sync model); `function` itself when 0, so the default path is unchanged."""
-    if delay <= 0:
-        return function
-
-    def slow(*args: P.args, **kwargs: P.kwargs) -> R:
-        time.sleep(delay)
-        return function(*args, **kwargs)
-
-    return slow

@@ -1,7 +1,7 @@
 """The FastAPI application of one calculator service replica (one service per process).
 
 `POST /<service>` takes `{"op1": number, "op2": number}` and answers `{"result": number}`;
-the arithmetic is `calcbench.core.arithmetic`'s, so this module only wires HTTP to it.
+the calculation is `calcbench.core.calculation`'s, so this module only wires HTTP to it.
 """
 
 from __future__ import annotations
@@ -14,18 +14,15 @@ from fastapi import FastAPI, Response
 from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
-from calcbench.core.arithmetic import check_operands, check_result, compute
-from calcbench.core.delay import sleep_at_least
+from calcbench.core.calculation import calculation
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
+from calcbench.core.vocabulary import RestServerModel, Service
 from calculator_rest.downstream import Downstream
-from calculator_rest.endpoint import JSON, Calculate, Endpoint, Shortcut
+from calculator_rest.endpoint import JSON, Endpoint, Shortcut
 from calculator_rest.guard import Guard
 from calculator_rest.operands import ErrorDetail, Operands, Result
 
-#: `lean` (default): the calculator route skips FastAPI's request handling; `fastapi`: it
-#: goes through it like any route. Same contract, measured cost apart.
-SERVER_MODELS: Final = ("lean", "fastapi")
 #: FastAPI's native OpenTelemetry hooks off: the service's metrics are its Prometheus ones, and
 #: checking for configured providers costs more per request than the arithmetic.
 NO_TELEMETRY: Final[TelemetryConfig] = {"tracing": False, "metrics": False, "logs": False}
@@ -47,19 +44,23 @@ class CalculatorApp(FastAPI):
         return Guard(app, self.replica)
 
 
-def create_app(
-    config: ServiceConfig, metrics: ServiceMetrics, downstream: Downstream | None = None
-) -> FastAPI:
-    """The app for `config.service`. Percentage calls `downstream` (by default a `Downstream`
-    over `config.downstream`), which the app's lifespan opens and closes."""
-    if config.service == "percentage" and downstream is None:
-        downstream = Downstream(config.downstream)
-    calculate = _delayed(_calculation(config.service, downstream), config.delay)
+def create_app(config: ServiceConfig, metrics: ServiceMetrics) -> FastAPI:
+    """The app for `config.service`. Percentage calls its downstreams through a `Downstream`
+    over `config.downstream`, which the app's lifespan opens and closes."""
+    downstream = None
+    if config.service == Service.PERCENTAGE:
+        downstream = Downstream(config.downstream, tls=config.tls)
+    call = None if downstream is None else downstream.call
+    calculate = calculation(
+        config.service, call, config.delay, config.error_rate, seed=config.replica_id
+    )
     endpoint = Endpoint(calculate, metrics)
     path = f"/{config.service}"
     app = CalculatorApp(
         replica=config.replica_id,
-        shortcut=None if config.server_model == "fastapi" else (path, endpoint),
+        # `lean` (the default) serves the calculator route ahead of FastAPI's request handling;
+        # `fastapi` routes it like any other. Same contract, measured cost apart (endpoint.py).
+        shortcut=None if config.server_model == RestServerModel.FASTAPI else (path, endpoint),
         title=f"calcbench {config.service}",
         docs_url=None,
         redoc_url=None,
@@ -77,37 +78,6 @@ def create_app(
     )
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Liveness")
     return app
-
-
-def _calculation(service: str, downstream: Downstream | None) -> Calculate:
-    if service != "percentage":
-
-        async def local(op1: float, op2: float) -> float:
-            return compute(service, op1, op2)
-
-        return local
-    if downstream is None:
-        raise ValueError("percentage needs a downstream client")
-
-    async def percentage(op1: float, op2: float) -> float:
-        check_operands(op1, op2)
-        product = await downstream.call("multiplication", op1, op2)
-        return check_result(await downstream.call("division", product, 100.0))
-
-    return percentage
-
-
-def _delayed(calculate: Calculate, delay: float) -> Calculate:
-    """`calculate` after waiting at least `delay` seconds (`--delay`, a slow replica), inside
-    the endpoint's timer as a slow replica's own work would be; `calculate` itself when 0."""
-    if delay <= 0:
-        return calculate
-
-    async def slow(op1: float, op2: float) -> float:
-        await sleep_at_least(delay)
-        return await calculate(op1, op2)
-
-    return slow
 
 
 async def _healthz() -> Response:
@@ -138,9 +108,10 @@ def _responses(service: str) -> dict[int | str, dict[str, Any]]:
         200: {"model": Result, "description": "The result"},
         400: {"model": ErrorDetail, "description": "Invalid argument (e.g. division by zero)"},
         413: {"model": ErrorDetail, "description": "Body over 64 KiB"},
+        415: {"model": ErrorDetail, "description": "Content-Type declared and not JSON"},
         422: {"model": ErrorDetail, "description": "Body is not {op1: number, op2: number}"},
     }
-    if service == "percentage":
+    if service == Service.PERCENTAGE:
         responses[502] = {"model": ErrorDetail, "description": "A downstream is unreachable"}
         responses[504] = {"model": ErrorDetail, "description": "A downstream timed out"}
     return responses

@@ -15,15 +15,21 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.calculation import InjectedError
 from calcbench.core.telemetry import ServiceMetrics
 from calculator_rest.downstream import DownstreamError
 from calculator_rest.guard import BodyTooLarge
-from calculator_rest.operands import MalformedBody, parse_operands
+from calculator_rest.operands import (
+    MalformedBody,
+    UnsupportedMediaType,
+    check_media_type,
+    parse_operands,
+)
 
 Calculate = Callable[[float, float], Awaitable[float]]
 JSON = "application/json"
@@ -38,10 +44,13 @@ class Endpoint:
         self.calculate = calculate
         self.metrics = metrics
 
-    async def answer(self, read_body: Callable[[], Awaitable[bytes]]) -> tuple[int, bytes]:
-        """The status and JSON body for the request whose body `read_body` returns."""
+    async def answer(
+        self, scope: Scope, read_body: Callable[[], Awaitable[bytes]]
+    ) -> tuple[int, bytes]:
+        """The status and JSON body for the request of `scope` whose body `read_body` returns."""
         started = perf_counter()
         try:
+            check_media_type(content_type(scope))
             op1, op2 = parse_operands(await read_body())
             result = await self.calculate(op1, op2)
         except InvalidArgument as exc:
@@ -50,8 +59,15 @@ class Endpoint:
             outcome, status, detail = "malformed", 422, str(exc)
         except BodyTooLarge as exc:
             outcome, status, detail = "malformed", 413, exc.detail
+        except UnsupportedMediaType as exc:
+            outcome, status, detail = "malformed", 415, str(exc)
+        except ClientDisconnect:
+            # A request never read whole; the answer goes nowhere, but the call is counted.
+            outcome, status, detail = "malformed", 400, "client disconnected mid-body"
         except DownstreamError as exc:
             outcome, status, detail = exc.outcome, exc.status, str(exc)
+        except InjectedError as exc:
+            outcome, status, detail = "server_error", 500, str(exc)
         except Exception:
             logger.exception("unexpected error")
             outcome, status, detail = "server_error", 500, "internal server error"
@@ -62,7 +78,7 @@ class Endpoint:
         return status, orjson.dumps({"detail": detail})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        status, payload = await self.answer(lambda: read_body(receive))
+        status, payload = await self.answer(scope, lambda: read_body(receive))
         length = (b"content-length", str(len(payload)).encode())
         await send(
             {"type": "http.response.start", "status": status, "headers": [_JSON_HEADER, length]}
@@ -71,17 +87,28 @@ class Endpoint:
 
     async def fastapi(self, request: Request) -> Response:
         """The same answer as a FastAPI route endpoint."""
-        status, payload = await self.answer(request.body)
+        status, payload = await self.answer(request.scope, request.body)
         return Response(payload, status, media_type=JSON)
 
 
 async def read_body(receive: Receive) -> bytes:
+    """The whole request body; raise `ClientDisconnect` (as Starlette's `Request.body` does)
+    if the client goes before sending it, so that a cut-off body is never parsed as one."""
     message = await receive()
     body: bytes = message.get("body", b"")
     while message.get("more_body", False):
         message = await receive()
         body += message.get("body", b"")
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
     return body
+
+
+def content_type(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value  # type: ignore[no-any-return]
+    return None
 
 
 class Shortcut:

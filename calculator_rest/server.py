@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -22,9 +23,10 @@ from calcbench.core.listening import bound_port, listen
 from calcbench.core.metrics_http import MetricsServer
 from calcbench.core.service_config import ServiceConfig
 from calcbench.core.telemetry import ServiceMetrics
+from calcbench.core.tls import TlsFiles
 from calculator_rest.app import create_app
 
-#: Above the HTTP clients' idle timeout (calcbench.core.http1.IDLE_SECONDS) and long enough that
+#: Above the percentage client's idle timeout (downstream.IDLE_SECONDS) and long enough that
 #: the load generator's pooled connections survive the pauses between rounds.
 KEEP_ALIVE_SECONDS = 75
 STARTUP_SECONDS = 10.0
@@ -77,7 +79,8 @@ def start(config: ServiceConfig) -> RestService:
         ports = tuple(bound_port(sock) for sock in sockets)
         metrics = ServiceMetrics(config.service, config.replica_id, ports)
         metrics_http = metrics.serve(config.host, config.metrics_port)
-        server = uvicorn.Server(uvicorn.Config(create_app(config, metrics), **UVICORN_OPTIONS))
+        options = UVICORN_OPTIONS | tls_options(config.tls)
+        server = uvicorn.Server(uvicorn.Config(create_app(config, metrics), **options))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": sockets}, name=f"rest-{config.service}"
         )
@@ -90,6 +93,17 @@ def start(config: ServiceConfig) -> RestService:
             raise
     own_port = ports[1] if len(ports) > 1 else None
     return RestService(ports[0], own_port, metrics_http.port, metrics, server, thread, metrics_http)
+
+
+def tls_options(tls: TlsFiles | None) -> dict[str, Any]:
+    """uvicorn's TLS settings for `tls` (none: plaintext); under mTLS a client without a
+    certificate the CA signed fails the handshake."""
+    if tls is None:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}
+    if tls.mtls:
+        options |= {"ssl_ca_certs": str(tls.ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
 
 
 @contextmanager

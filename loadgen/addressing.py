@@ -40,6 +40,7 @@ def resolve_endpoints(
     """The endpoints of `services` for `protocol`; ValueError names what is missing."""
     environment = os.environ if env is None else env
     found: dict[str, ServiceEndpoint] = {}
+    tls = None
     for service in services:
         variable = environment.get(f"{service.upper()}_ENDPOINT")
         if variable:
@@ -49,6 +50,7 @@ def resolve_endpoints(
         if loaded.protocol != protocol:
             raise ValueError(f"{endpoints_file} lists {loaded.protocol} endpoints, not {protocol}")
         found |= {s: e for s, e in loaded.services.items() if s in services}
+        tls = loaded.tls
     found |= dict(parse_endpoint_flag(flag) for flag in flags)
     missing = [service for service in services if service not in found]
     if missing:
@@ -57,4 +59,4 @@ def resolve_endpoints(
             f"no endpoint for {', '.join(missing)}: give --endpoints-file, "
             f"--endpoint {first}=host:port or {first.upper()}_ENDPOINT"
         )
-    return Endpoints(protocol=protocol, services={s: found[s] for s in services})
+    return Endpoints(protocol, {s: found[s] for s in services}, tls)

@@ -7,6 +7,7 @@ Registered in `calcbench.cli` as `app.command("load")(load)`. A bad flag is a on
 from __future__ import annotations
 
 import csv
+import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,13 +20,16 @@ from rich.table import Table
 from rich.text import Text
 
 from calcbench.core.console import console, fail
+from calcbench.core.endpoints import EndpointsTls
+from calcbench.core.rundir import SUMMARY
+from calcbench.core.tls import Pki
 from loadgen.addressing import resolve_endpoints
 from loadgen.collector import Progress
 from loadgen.options import load_options, settings_from_options
 from loadgen.progress import progress_line
 from loadgen.report import LoadResult
-from loadgen.rundir import SUMMARY
 from loadgen.runner import run_load
+from loadgen.targets import client_tls
 
 
 def default_out() -> Path:
@@ -46,6 +50,10 @@ def load(**options: Any) -> None:
             options["endpoints_file"],
             options["endpoint"] or (),
         )
+        if options["tls_dir"] is not None:
+            ca = str(Pki(options["tls_dir"]).ca)
+            endpoints = dataclasses.replace(endpoints, tls=EndpointsTls(ca, settings.mtls))
+        client_tls(settings, endpoints)  # TLS asked of a plaintext stack, or the reverse
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     out = options["out"] or default_out()

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from calcbench.core.rundir import TIMESERIES_PERCENTILES
 from loadgen.percentiles import percentile_ms
 from loadgen.recorder import SecondStats
 from loadgen.rundir import CsvAppender, Row
 from loadgen.stats import Histogram, new_histogram
-
-TIMESERIES_COLUMNS = ("protocol", "operation", "second", "requests", "errors", "p50_ms", "p99_ms")
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Progress:
 
 
 def timeseries_rows(protocol: str, stats: SecondStats, all_histogram: Histogram) -> list[Row]:
-    """One row per operation that saw requests, then the `all` row (always written)."""
+    """`TIMESERIES_COLUMNS` rows: one per operation that saw requests, then `all` (always)."""
     rows = [_row(protocol, s, stats, stats.intended.get(s)) for s in sorted(stats.requests)]
     rows.append(_row(protocol, "all", stats, all_histogram))
     return rows
@@ -40,9 +39,11 @@ def _row(protocol: str, operation: str, stats: SecondStats, histogram: Histogram
         requests, errors = stats.requests.total(), stats.errors.total()
     else:
         requests, errors = stats.requests[operation], stats.errors[operation]
-    p50 = percentile_ms(histogram, 50) if histogram is not None else None
-    p99 = percentile_ms(histogram, 99) if histogram is not None else None
-    return [protocol, operation, stats.second, requests, errors, p50, p99]
+    latency = [
+        percentile_ms(histogram, p) if histogram is not None else None
+        for p in TIMESERIES_PERCENTILES.values()
+    ]
+    return [protocol, operation, stats.second, requests, errors, *latency]
 
 
 class Collector:

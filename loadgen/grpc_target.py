@@ -17,7 +17,8 @@ from typing import Any, Final
 import grpc
 
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
-from calcbench.core.rpc import channel_target, unary_method
+from calcbench.core.rpc import open_channel, unary_method
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import REPLICA_HEADER
 from loadgen.outcomes import Reply, grpc_outcome
 
@@ -32,12 +33,17 @@ _SETTLED: Final = {
 
 
 class GrpcTarget:
-    """`Target` for the gRPC stack."""
+    """`Target` for the gRPC stack; over TLS with `tls`."""
 
     def __init__(
-        self, addresses: Mapping[str, Sequence[str]], timeout: float, channels: int
+        self,
+        addresses: Mapping[str, Sequence[str]],
+        timeout: float,
+        channels: int,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._addresses = addresses
+        self._tls = tls
         self._timeout = timeout
         self._channels_per_service = channels
         self._channels: list[Any] = []
@@ -45,9 +51,8 @@ class GrpcTarget:
 
     async def connect(self) -> None:
         for service, addresses in self._addresses.items():
-            target, options = channel_target(list(addresses))
             channels = [
-                grpc.aio.insecure_channel(target, options=options)
+                open_channel(grpc.aio, list(addresses), self._tls)
                 for _ in range(self._channels_per_service)
             ]
             self._channels += channels

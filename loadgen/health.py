@@ -3,8 +3,9 @@
 The rule, applied to every run and written to run.json as `generator.bound`:
 
 * open loop: the schedule lag p99 (how late requests left against `t0 + i/R`) is above
-  `LAG_P99_BOUND_MS`. An asyncio timer wakes up to ~1 ms late, so a healthy generator shows a
-  lag p50 below 1 ms and a p99 of a few ms; beyond 5 ms the CO-corrected latencies mostly
+  `LAG_P99_BOUND_MS`. A healthy generator shows a lag p50 under 0.1 ms and a p99 under 1 ms
+  (`loadgen.eventloop`; benchmarks/pacing_lag.py), more when its loop is busy with a costly
+  client or its cores with the services; beyond 5 ms the CO-corrected latencies mostly
   measure the generator's own queue.
 * any loop: a worker process used more than `CPU_BOUND_FRACTION` of one core over the measured
   window. A Python event loop is single-threaded: at ~90% it is saturated, and a closed loop's

@@ -96,6 +96,19 @@ def _template(
             "of two drawn at random (Linkerd's balancer; 1 s decay)."
         ),
     ] = Balancing.SHARED,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Call over TLS, verified against the stack's CA.")
+    ] = False,
+    mtls: Annotated[
+        bool, typer.Option("--mtls", help="TLS, presenting the client certificate (mTLS).")
+    ] = False,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the stack's CA and client certificate (default: where the "
+            "endpoints file's tls.ca is)."
+        ),
+    ] = None,
 ) -> None:
     """Only its signature is used: the load options, declared once."""
 

@@ -1,10 +1,10 @@
 """The pacing loop: sends requests on an absolute schedule (open loop) or as callers free up
 (closed loop). It sees only a `Target` and a `Recorder`, never a protocol library.
 
-Open loop: request `i` is due at `t0 + offset_i`; the loop sleeps until then, never for
-`1 / rate`, so a late request does not delay the next ones (wrk2's coordinated-omission
-correction: latency is counted from the due time). How late each request left is the
-generator's schedule lag.
+Open loop: request `i` is due at `t0 + offset_i`; a timer armed for then sends it, never one
+armed `1 / rate` after the previous send, so a late request does not delay the next ones
+(wrk2's coordinated-omission correction: latency is counted from the due time). How late each
+request left is the generator's schedule lag.
 """
 
 from __future__ import annotations
@@ -70,29 +70,24 @@ class Pacer:
         return stop_offset
 
     async def _open_loop(self, requests: Iterator[Request]) -> None:
-        loop = asyncio.get_running_loop()
-        burst = 0
-        for request in requests:
-            if request.offset >= self.end:
-                return
-            due = self.t0 + request.offset
-            if due > time.monotonic():
-                burst = 0
-                while (delay := due - time.monotonic()) > 0 and not self.stopped:
-                    await asyncio.sleep(min(delay, TICK_SECONDS))
-            elif (burst := burst + 1) >= MAX_BURST:
-                burst = 0
-                await asyncio.sleep(0)
-            if self.stopped:
-                return
-            second = self.recorder.second_of(request.offset)
-            self.recorder.begin(second)
-            sent = time.monotonic()
-            if second >= 0:
-                self.recorder.lag.record_value(to_us(sent - due))
-            task = loop.create_task(self._one(request, second, due, sent))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        finished = asyncio.get_running_loop().create_future()
+        timers = _Timers(self, requests, finished)
+        timers.fire()
+        try:
+            await finished
+        finally:
+            timers.cancel()
+
+    def send(self, request: Request, due: float) -> None:
+        """Send `request`, due at `due` (a `time.monotonic()` value), now."""
+        second = self.recorder.second_of(request.offset)
+        self.recorder.begin(second)
+        sent = time.monotonic()
+        if second >= 0:
+            self.recorder.lag.record_value(to_us(sent - due))
+        task = asyncio.get_running_loop().create_task(self._one(request, second, due, sent))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _caller(self, requests: Iterator[Request]) -> None:
         for request in requests:
@@ -136,3 +131,52 @@ class Pacer:
 
     def _mark(self) -> None:
         self.measure_marks.append((time.monotonic(), time.process_time()))
+
+
+class _Timers:
+    """The open loop as a chain of timer callbacks, each armed for the next due time.
+
+    A request is sent by the callback its timer runs, in the loop iteration that woke up for
+    it; a coroutine sleeping until the due time would need one more iteration (and a future)
+    per request. `finished` gets the end of the schedule, a stop, or the first error.
+    """
+
+    def __init__(
+        self, pacer: Pacer, requests: Iterator[Request], finished: asyncio.Future[None]
+    ) -> None:
+        self.pacer = pacer
+        self.requests = requests
+        self.upcoming = next(requests, None)
+        self.finished = finished
+        self.timer: asyncio.TimerHandle | None = None
+
+    def fire(self) -> None:
+        try:
+            self._send_due()
+        except Exception as exc:  # raised where the open loop is awaited
+            if not self.finished.done():
+                self.finished.set_exception(exc)
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def _send_due(self) -> None:
+        """Send what is due, then arm the timer for the next request: at most `TICK_SECONDS`
+        ahead (to notice a stop), and after `MAX_BURST` sends at once for the next iteration."""
+        pacer, burst = self.pacer, 0
+        while (request := self.upcoming) is not None and request.offset < pacer.end:
+            due = pacer.t0 + request.offset
+            now = time.monotonic()
+            if pacer.stopped:
+                break
+            if due > now or burst == MAX_BURST:
+                wake = min(due, now + TICK_SECONDS)
+                self.timer = asyncio.get_running_loop().call_at(wake, self.fire)
+                return
+            pacer.send(request, due)
+            burst += 1
+            self.upcoming = next(self.requests, None)
+        self.timer = None
+        if not self.finished.done():
+            self.finished.set_result(None)

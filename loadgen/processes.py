@@ -18,9 +18,10 @@ from multiprocessing.context import SpawnProcess
 from typing import Any, Final
 
 from calcbench.core.endpoints import Endpoints
+from loadgen.eventloop import new_event_loop
 from loadgen.recorder import SecondStats
 from loadgen.settings import LoadSettings
-from loadgen.worker import WorkerResult, new_event_loop, run_worker
+from loadgen.worker import WorkerResult, run_worker
 
 READY_SECONDS: Final = 30.0
 _CONTEXT: Final = multiprocessing.get_context("spawn")

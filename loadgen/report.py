@@ -9,29 +9,23 @@ from typing import Any
 
 from calcbench import __version__
 from calcbench.core.endpoints import Endpoints
-from loadgen.health import GeneratorHealth, assess
-from loadgen.meta import host_info, utc_now, versions
-from loadgen.percentiles import latency_ms
-from loadgen.results import (
+from calcbench.core.environment import host, utc_now, versions
+from calcbench.core.rundir import (
     ERROR_COLUMNS,
-    REPLICA_COLUMNS,
-    SUMMARY_COLUMNS,
-    error_rows,
-    histograms_document,
-    replica_rows,
-    summary_rows,
-    totals,
-)
-from loadgen.rundir import (
     ERRORS,
     HISTOGRAMS,
+    LOAD_KIND,
+    REPLICA_COLUMNS,
     REPLICAS,
     RUN_JSON,
     SUMMARY,
     SUMMARY_ACTUAL,
-    write_csv,
-    write_json,
+    SUMMARY_COLUMNS,
 )
+from loadgen.health import GeneratorHealth, assess
+from loadgen.percentiles import latency_ms
+from loadgen.results import error_rows, histograms_document, replica_rows, summary_rows, totals
+from loadgen.rundir import write_csv, write_json
 from loadgen.settings import LoadSettings
 from loadgen.stats import Tally, merged, new_histogram
 from loadgen.worker import WorkerResult
@@ -54,6 +48,8 @@ class LoadResult:
     cpu_us_per_request: float | None
     bound: bool
     warnings: tuple[str, ...]
+    #: The signal that stopped the sending (SIGINT or SIGTERM), if one did.
+    stop_signal: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +109,14 @@ def _run_json(
         for service, targets in run.addresses.items()
     }
     return {
-        "kind": "load",
+        "kind": LOAD_KIND,
         "calcbench_version": __version__,
         "protocol": run.settings.protocol,
         "balancing": run.settings.balancing,
         "loop": "open" if run.settings.open_loop else "closed",
         "settings": run.settings.to_dict(),
         "endpoints": endpoints,
-        "host": host_info(),
+        "host": host(),
         "versions": versions(),
         "started_at": run.started_at,
         "ended_at": utc_now(),
@@ -145,7 +141,7 @@ def _result(
         ok=counts["ok"],
         errors=counts["errors"],
         rps=counts["requests"] / seconds if seconds > 0 else 0.0,
-        p99_ms=latency["p99"],
+        p99_ms=latency["p99_ms"],
         interrupted=interrupted,
         measured_seconds=seconds,
         cpu_seconds=health.cpu_seconds,

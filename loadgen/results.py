@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
+from calcbench.core.rundir import LATENCY_COLUMNS
 from loadgen.percentiles import latency_ms
 from loadgen.rundir import Row
 from loadgen.stats import Tally, encode, merged
-
-SUMMARY_COLUMNS: Final = (
-    "protocol",
-    "operation",
-    "requests",
-    "ok",
-    "errors",
-    "success_rate",
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "mean_ms",
-)
-ERROR_COLUMNS: Final = ("protocol", "operation", "outcome", "code", "count", "expected")
-REPLICA_COLUMNS: Final = ("protocol", "service", "replica", "requests")
-CONNECTION_COLUMNS: Final = ("protocol", "service", "second", "connections")
 
 
 def summary_rows(
@@ -62,7 +43,7 @@ def _summary_row(
         requests - ok,
         ok / requests if requests else None,
         requests / seconds if seconds > 0 else None,
-        *(latency[key] for key in ("p50", "p90", "p95", "p99", "p999", "max", "mean")),
+        *(latency[column] for column in LATENCY_COLUMNS),
     ]
 
 

@@ -1,7 +1,8 @@
-"""The run directory's files: names, CSV formatting and writing (the only file I/O here).
+"""Writing the generator's run-directory files (the only file I/O of the load generator).
 
-A run directory describes itself: `run.json` holds every setting, the versions, the host and
-the generator's health next to the measurements, so `analysis` needs nothing else.
+The names, the columns and how a value is spelled in a cell are `calcbench.core.rundir`'s; a
+run directory describes itself: `run.json` holds every setting, the versions, the host and the
+generator's health next to the measurements, so `analysis` needs nothing else.
 """
 
 from __future__ import annotations
@@ -10,39 +11,11 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any
 
-RUN_JSON: Final = "run.json"
-SUMMARY: Final = "summary.csv"
-SUMMARY_ACTUAL: Final = "summary_actual.csv"
-ERRORS: Final = "errors.csv"
-TIMESERIES: Final = "timeseries.csv"
-REPLICAS: Final = "replicas.csv"
-CONNECTIONS: Final = "connections.csv"
-HISTOGRAMS: Final = "histograms.json"
-FILES: Final = (
-    RUN_JSON,
-    SUMMARY,
-    SUMMARY_ACTUAL,
-    ERRORS,
-    TIMESERIES,
-    REPLICAS,
-    CONNECTIONS,
-    HISTOGRAMS,
-)
+from calcbench.core.rundir import cell
 
 Row = list[object]
-
-
-def cell(value: object) -> object:
-    """CSV cell: empty for None, `true`/`false` for booleans, floats to 6 decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return round(value, 6)
-    return value
 
 
 class CsvAppender:

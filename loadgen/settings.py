@@ -45,7 +45,9 @@ class LoadSettings:
     """One load run. Open loop at `rate` requests/s unless `concurrency` is set (closed loop).
 
     `connections` (REST) and `channels` (gRPC) are per service, per target address and per
-    worker process: each worker owns its connections.
+    worker process: each worker owns its connections. `tls`: every call over TLS, verified
+    against the stack's CA (the endpoints say where it is); `mtls` (implies `tls`): the client
+    presents its certificate too.
     """
 
     protocol: str = "rest"
@@ -63,8 +65,12 @@ class LoadSettings:
     connections: int | None = None
     keepalive: bool = True
     balancing: str = "shared"
+    tls: bool = False
+    mtls: bool = False
 
     def __post_init__(self) -> None:
+        if self.mtls:
+            object.__setattr__(self, "tls", True)
         if self.rate is None and self.concurrency is None:
             object.__setattr__(self, "rate", DEFAULT_RATE)
         object.__setattr__(self, "mix", tuple((s, float(w)) for s, w in self.mix))

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore
 
 from analysis.cli import compare, report
+from calcbench.cli.k8s import k8s_app
 from calcbench.cli.run_command import run
 from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, Balancing, Protocol
@@ -25,6 +26,9 @@ from calcbench.orchestration.ports import DEFAULT_BASE_PORTS
 from calcbench.orchestration.serve import serve_until_stopped
 from calcbench.orchestration.supervisor import PortTaken, StackError, StackSettings
 from loadgen.cli import load
+
+#: What `calcbench[analysis]` adds; without it, every command but the reports works.
+ANALYSIS_MODULES = ("pandas", "matplotlib")
 
 app = typer.Typer(
     help="REST over HTTP/1.1 against gRPC over HTTP/2 on twin calculator microservices.",
@@ -63,6 +67,12 @@ def serve(
     endpoints_file: Annotated[
         Path | None, typer.Option(help="Write the endpoints JSON here once healthy.")
     ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve TLS on every hop, with a throwaway CA.")
+    ] = False,
+    mtls: Annotated[
+        bool, typer.Option("--mtls", help="TLS, and every hop requires client certificates.")
+    ] = False,
 ) -> None:
     """Start the five services of one stack and run until Ctrl-C or SIGTERM."""
     if balancing is Balancing.EWMA:
@@ -79,7 +89,7 @@ def serve(
             base_port=_base_port(protocol.value, base_port),
             downstream_balancing=balancing,
         )
-        serve_until_stopped(settings, endpoints_file, console.print)
+        serve_until_stopped(settings, endpoints_file, console.print, tls=tls or mtls, mtls=mtls)
     except PortTaken as exc:
         raise fail(str(exc), code=2) from exc
     except (ValueError, StackError, OSError) as exc:
@@ -91,6 +101,7 @@ app.command("run")(run)
 app.command("load")(load)
 app.command("report")(report)
 app.command("compare")(compare)
+app.add_typer(k8s_app, name="k8s")
 
 
 def main() -> None:
@@ -104,6 +115,11 @@ def main() -> None:
         sys.exit(fail(exc.format_message(), exc.exit_code).exit_code)
     except typer.Abort:
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ANALYSIS_MODULES:
+            raise
+        # The service image installs calcbench without its analysis extra.
+        sys.exit(fail(f"{exc.name} is not installed: pip install 'calcbench[analysis]'").exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -6,8 +6,10 @@ import time
 
 from rich.console import Console
 from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
+from calcbench.orchestration.calibration import CalibrationRow, missing_tools
 from calcbench.orchestration.plan import Phase
 from loadgen import LoadResult, Progress
 from loadgen.progress import progress_line
@@ -53,7 +55,32 @@ class ConsoleDisplay:
             highlight=False,
         )
 
+    def calibrated(self, rows: list[CalibrationRow]) -> None:
+        self._stop_live()
+        self.console.print(calibration_table(rows))
+        for protocol, package in missing_tools().items():
+            self.console.print(
+                f"no native floor for {protocol}: install the Debian package {package}",
+                highlight=False,
+            )
+
     def _stop_live(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+def calibration_table(rows: list[CalibrationRow]) -> Table:
+    """The floor as measured: one call in flight against addition, per protocol and client."""
+    table = Table(title="Calibration: one call in flight against addition (closed loop)")
+    for column in ("PROTOCOL", "CLIENT", "REQUESTS", "P50", "P90", "P99", "CLIENT_CPU_US/REQ"):
+        table.add_column(column, justify="left" if column in ("PROTOCOL", "CLIENT") else "right")
+    for row in rows:
+        table.add_row(
+            row.protocol,
+            row.client,
+            str(row.requests),
+            *(f"{value:.3f}ms" for value in (row.p50_ms, row.p90_ms, row.p99_ms)),
+            f"{row.client_cpu_us_per_request:.0f}",
+        )
+    return table

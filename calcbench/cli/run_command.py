@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +13,8 @@ import typer
 from calcbench.cli.display import ConsoleDisplay
 from calcbench.core.console import console, fail
 from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
-from calcbench.orchestration.fault import parse_fault
+from calcbench.orchestration.fault import parse_faults
+from calcbench.orchestration.interrupt import latch
 from calcbench.orchestration.plan import RunSettings, modes_for
 from calcbench.orchestration.run import RunOutcome, run_comparison
 from calcbench.orchestration.supervisor import PortTaken, StackError
@@ -27,16 +26,21 @@ class Scenario(StrEnum):
     balancing = "balancing"
 
 
-def _sigterm_as_sigint(signum: int, frame: FrameType | None) -> None:
-    # One interrupt path: SIGTERM is handled exactly like Ctrl-C (keep what was measured).
-    os.kill(os.getpid(), signal.SIGINT)
+class TlsChoice(StrEnum):
+    off = "off"
+    on = "on"
+    both = "both"
+
+
+#: Which phases are over TLS: plaintext (False) and/or TLS (True), in run order.
+TLS_MODES = {TlsChoice.off: (False,), TlsChoice.on: (True,), TlsChoice.both: (False, True)}
 
 
 def _default_out() -> Path:
     return Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-@load_options(exclude=("protocol", "endpoints_file", "endpoint", "out"))
+@load_options(exclude=("protocol", "endpoints_file", "endpoint", "out", "tls_dir"))
 def run(
     rounds: Annotated[
         int, typer.Option(min=1, help="Rounds; each is one REST and one gRPC phase.")
@@ -65,10 +69,13 @@ def run(
         typer.Option(help="gRPC server model (default: the service's own default)."),
     ] = None,
     fault: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="slow-replica=SERVICE:INDEX:DELAY: that replica (e.g. addition:1) of both "
-            "stacks waits DELAY seconds before each answer, for the whole run."
+            "stacks waits DELAY seconds before each answer, for the whole run. "
+            "kill-replica=SERVICE:INDEX@SECONDS: SECONDS into each measured phase the replica "
+            "is killed (SIGKILL) and restarted on its ports. error-rate=SERVICE:P: the service "
+            "answers a fraction P of its calls with a server error. Repeatable."
         ),
     ] = None,
     balancing_modes: Annotated[
@@ -80,6 +87,22 @@ def run(
             "downstream calls go round robin."
         ),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate/--no-calibrate",
+            help="Before the rounds, measure the floor per protocol: one call in flight "
+            "against addition with calcbench's client and with wrk / h2load when installed.",
+        ),
+    ] = True,
+    tls: Annotated[
+        TlsChoice,
+        typer.Option(
+            help="off: plaintext; on: TLS on every hop (throwaway CA); both: plaintext and TLS "
+            "in the same interleaved rounds, with TLS/plaintext ratios in the report. "
+            "--mtls makes the TLS phases mTLS."
+        ),
+    ] = TlsChoice.off,
     **options: Any,
 ) -> None:
     """Start both stacks, run the same seeded workload against each in alternating rounds,
@@ -88,8 +111,8 @@ def run(
         # The post's shape: one connection per service per protocol, unless asked otherwise.
         pooled = {} if options.get("connections") is not None else {"connections": 1}
         load = settings_from_options(options, protocol="rest", **pooled)
-        slow = parse_fault(fault) if fault is not None else None
-        modes = modes_for(scenario.value, load.balancing, slow, balancing_modes)
+        faults = parse_faults(fault or [])
+        modes = modes_for(scenario.value, load.balancing, faults.slow, balancing_modes)
         settings = RunSettings(
             load=load,
             out_dir=out or _default_out(),
@@ -99,22 +122,44 @@ def run(
             balancing_modes=modes,
             host=host,
             server_model=grpc_server_model.value if grpc_server_model else None,
-            fault=slow,
+            fault=faults.slow,
+            calibrate=calibrate,
+            tls_modes=_tls_modes(tls, load.mtls),
+            kills=faults.kills,
+            error_rates=faults.error_rates,
         )
     except ValueError as exc:
         raise fail(str(exc), code=2) from exc
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    # One interrupt path: SIGTERM is handled like Ctrl-C (keep what was measured), and the
+    # exception names the signal so that the exit status does (143, not 130).
+    previous = {s: signal.signal(s, latch) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         outcome = run_comparison(settings, ConsoleDisplay(console))
+        _report_unless_interrupted(outcome)
     except PortTaken as exc:
         raise fail(str(exc), code=2) from exc
     except (StackError, OSError) as exc:
         raise fail(str(exc)) from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    _report(outcome)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if outcome.partial:
-        raise typer.Exit(130)
+        raise typer.Exit(128 + (outcome.signum or signal.SIGINT))
+
+
+def _report_unless_interrupted(outcome: RunOutcome) -> None:
+    """`_report`; a Ctrl-C or SIGTERM meanwhile leaves the measurements and what was written."""
+    try:
+        _report(outcome)
+    except KeyboardInterrupt as exc:
+        outcome.partial = True
+        outcome.signum = outcome.signum or getattr(exc, "signum", signal.SIGINT)
+        console.print(f"interrupted while reporting; measurements kept in {outcome.out_dir}")
+
+
+def _tls_modes(choice: TlsChoice, mtls: bool) -> tuple[bool, ...]:
+    """`--mtls` alone means every phase over mTLS, as `--tls on --mtls`."""
+    return TLS_MODES[TlsChoice.on] if mtls and choice is TlsChoice.off else TLS_MODES[choice]
 
 
 def _report(outcome: RunOutcome) -> None:

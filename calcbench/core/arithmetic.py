@@ -46,15 +46,20 @@ def check_result(result: float) -> float:
     return result
 
 
+def operation(service: str) -> Callable[[float, float], float]:
+    """`service`'s bare operation, without the checks (raises KeyError for an unknown one)."""
+    try:
+        return _OPERATIONS[service]
+    except KeyError as exc:
+        raise KeyError(f"unknown service {service!r}") from exc
+
+
 def compute(service: str, op1: float, op2: float) -> float:
     """The answer of `service` for `op1`, `op2`, with every error rule applied.
 
     Percentage is computed here too (`op1*op2/100`) so that clients can check answers; its
-    service gets the same value over the network from multiplication and division.
+    service gets the same value over the network from multiplication and division
+    (`calcbench.core.calculation`, where the services' own calculations are).
     """
     check_operands(op1, op2)
-    try:
-        operation = _OPERATIONS[service]
-    except KeyError as exc:
-        raise KeyError(f"unknown service {service!r}") from exc
-    return check_result(operation(op1, op2))
+    return check_result(operation(service)(op1, op2))

@@ -6,7 +6,11 @@ manifests render the same shape. Format::
     {"protocol": "rest",
      "services": {"addition": {"address": "127.0.0.1:8001",
                                "replicas": [{"id": "addition-0", "address": "127.0.0.1:8101",
-                                             "metrics": "127.0.0.1:8151", "pid": 123}]}}}
+                                             "metrics": "127.0.0.1:8151", "pid": 123}]}},
+     "tls": {"ca": "/tmp/calcbench-tls-x/ca.pem", "mtls": true}}
+
+`tls` is absent (or null) for a plaintext stack. It says where the CA is, never a key: a client
+that must present a certificate (mTLS) is given its own.
 """
 
 from __future__ import annotations
@@ -53,12 +57,24 @@ class ServiceEndpoint:
 
 
 @dataclass(frozen=True)
+class EndpointsTls:
+    """The stack serves TLS: verify it against `ca`; `mtls`: it requires client certificates."""
+
+    ca: str
+    mtls: bool = False
+
+
+@dataclass(frozen=True)
 class Endpoints:
     protocol: str
     services: dict[str, ServiceEndpoint]
+    tls: EndpointsTls | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.tls is None:
+            del data["tls"]  # a plaintext stack's file is what it always was
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Endpoints:
@@ -73,9 +89,10 @@ class Endpoints:
                 )
                 for name, entry in data["services"].items()
             }
+            tls = None if data.get("tls") is None else EndpointsTls(**data["tls"])
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an endpoints file: missing or bad field {exc}") from exc
-        return cls(protocol=protocol, services=services)
+        return cls(protocol=protocol, services=services, tls=tls)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -1,4 +1,8 @@
-"""What a result needs to describe itself: package versions, the machine, the git commit."""
+"""What a result needs to describe itself: package versions, the machine, the git commit, the time.
+
+The one source of these for both run.json files, the run directory's (`calcbench run`) and each
+phase's (`calcbench load`), so the two always agree.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,33 @@ import os
 import platform
 import socket
 import subprocess
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+#: The packages that shape the numbers: the services' stacks, the generator's, the analysis'.
 PACKAGES = (
     "calcbench", "grpcio", "protobuf", "fastapi", "uvicorn", "uvloop", "httptools",
-    "aiohttp", "httpx", "orjson", "pydantic", "prometheus-client", "hdrhistogram", "pandas",
+    "aiohttp", "httpx", "orjson", "pydantic", "prometheus-client", "hdrhistogram", "numpy",
+    "pandas", "psutil",
 )  # fmt: skip
 
 
-def versions() -> dict[str, str]:
-    """Installed versions of the packages that shape the numbers."""
-    found = {"python": platform.python_version()}
+def utc_now() -> str:
+    """The time as every run.json records it: ISO 8601 UTC to the millisecond,
+    `2024-05-01T12:00:00.123Z` (phases seconds apart still order, and sort as text)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def versions() -> dict[str, str | None]:
+    """Python's version and each of `PACKAGES`', by name; None (JSON null) for a package that
+    is not installed, so a reader tells "absent" from a version without parsing text."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            found[name] = "not installed"
+            found[name] = None
     return found
 
 
@@ -30,12 +44,19 @@ def host() -> dict[str, object]:
     """The machine: CPU count matters most, since generator and services share it."""
     return {
         "cpu_count": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)),
+        "affinity": _affinity(),
         "platform": platform.platform(),
         "processor": platform.machine(),
         "python": platform.python_version(),
         "hostname": socket.gethostname(),
     }
+
+
+def _affinity() -> int | None:
+    """CPUs this process may run on; None where the OS cannot say (macOS)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return len(os.sched_getaffinity(0))
 
 
 def git_commit(repo: Path | None = None) -> str | None:

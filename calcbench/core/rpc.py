@@ -1,4 +1,5 @@
-"""What a gRPC client of the calculator needs: service names, method paths, channel settings.
+"""What a gRPC client of the calculator needs: service names, method paths, channel settings;
+and how a server reads a request's bytes (`read_operands`).
 
 A client (the load generator, the percentage service) calls any service the same way::
 
@@ -17,8 +18,12 @@ import socket
 from collections.abc import Sequence
 from typing import Any, Final
 
+import grpc
+from google.protobuf.message import DecodeError
+
 from calcbench.core.endpoints import parse_address
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
+from calcbench.core.tls import TlsFiles, read_pem
 
 PACKAGE: Final = "calculator.v1"
 
@@ -46,6 +51,25 @@ METHOD_PATHS: Final[dict[str, str]] = {
 
 REQUEST_SERIALIZER: Final = Operands.SerializeToString
 RESPONSE_DESERIALIZER: Final = Result.FromString
+
+
+class MalformedRequest(ValueError):
+    """The request bytes are not an `Operands` message (INVALID_ARGUMENT, counted malformed)."""
+
+
+def read_operands(data: bytes) -> Operands:
+    """The `Operands` in `data`, or `MalformedRequest`.
+
+    Servers register their method without a request deserializer and call this in the handler.
+    Left to grpcio, bytes it cannot parse get INTERNAL (sync) or UNKNOWN (aio), uncounted and
+    without the replica's metadata, though the caller's message is at fault, as a REST body that
+    is not JSON is (422). It also puts the decode inside the handler's timer, as REST's is.
+    """
+    try:
+        return Operands.FromString(data)
+    except DecodeError as exc:
+        raise MalformedRequest(f"request is not a {Operands.DESCRIPTOR.full_name} message") from exc
+
 
 # Per-request balancing over a fixed list of addresses, as a mesh or a headless Service does.
 _ROUND_ROBIN: Final = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
@@ -103,3 +127,23 @@ def unary_method(channel: Any, service: str) -> Any:
         response_deserializer=RESPONSE_DESERIALIZER,
         _registered_method=True,
     )
+
+
+def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
+    """Credentials that verify the server against `tls.ca` (and, under mTLS, present
+    `tls.cert`), for `grpc.secure_channel` and `grpc.aio.secure_channel` alike."""
+    ca, cert, key = read_pem(tls)
+    if not tls.mtls:
+        return grpc.ssl_channel_credentials(root_certificates=ca)
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=key, certificate_chain=cert
+    )
+
+
+def open_channel(module: Any, addresses: Sequence[str], tls: TlsFiles | None = None) -> Any:
+    """A channel to `addresses` (see `channel_target`) from `module` (`grpc` or `grpc.aio`):
+    insecure, or TLS when `tls` is set."""
+    target, options = channel_target(addresses)
+    if tls is None:
+        return module.insecure_channel(target, options=options)
+    return module.secure_channel(target, channel_credentials(tls), options=options)

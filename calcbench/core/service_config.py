@@ -14,10 +14,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from calcbench.core.endpoints import parse_address_list
 from calcbench.core.listening import PortInUse, PortShare
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import DOWNSTREAMS, SERVICES
 
 
@@ -35,7 +37,11 @@ class ServiceConfig:
     when set, is this replica's own address. Port 0 binds any free port.
     `downstream` maps multiplication/division to one address (shared) or several (the
     percentage service then spreads its requests over them, round robin). `delay` seconds
-    are spent before answering each calculator request (a slow replica, for `--fault`).
+    are spent before answering each calculator request (a slow replica, for `--fault`);
+    a fraction `error_rate` of the requests are answered with a server error instead.
+    `tls`, when set, serves the calculator over TLS and makes percentage's downstream calls
+    over TLS too (with `tls.mtls`, both sides present and verify certificates); health stays
+    on the same port and /metrics stays plaintext (the control plane, as a mesh's admin port).
     """
 
     service: str
@@ -48,6 +54,8 @@ class ServiceConfig:
     downstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
     server_model: str = "sync"
     delay: float = 0.0
+    tls: TlsFiles | None = None
+    error_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -60,6 +68,8 @@ class ServiceConfig:
             raise ValueError("--join-port needs the --port a sibling replica opened, not 0")
         if not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError("--delay must be a number of seconds >= 0")
+        if not 0 <= self.error_rate <= 1:
+            raise ValueError("--error-rate must be a fraction between 0 and 1")
         if self.service == "percentage":
             missing = [d for d in DOWNSTREAMS if not self.downstream.get(d)]
             if missing:
@@ -69,7 +79,8 @@ class ServiceConfig:
 
 def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Serve one calculator service.")
-    parser.add_argument("service", choices=SERVICES)
+    # Choices as plain strings: argparse shows their repr in errors, an enum member's is long.
+    parser.add_argument("service", choices=_plain(SERVICES))
     parser.add_argument("--port", type=int, required=True, help="the service's (shared) port")
     parser.add_argument("--metrics-port", type=int, required=True, help="Prometheus /metrics port")
     parser.add_argument("--host", default="127.0.0.1")
@@ -97,7 +108,8 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
             default=os.environ.get(f"{name.upper()}_ENDPOINT"),
             help=f"host:port[,host:port...] of {name} (percentage only)",
         )
-    parser.add_argument("--server-model", choices=server_models, default=server_models[0])
+    models = _plain(server_models)
+    parser.add_argument("--server-model", choices=models, default=models[0])
     parser.add_argument(
         "--delay",
         type=float,
@@ -105,7 +117,41 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long before answering each calculator request (a slow replica)",
     )
+    _add_tls_flags(parser)
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="answer this fraction of the calculator requests with a server error "
+        "(HTTP 500 / gRPC INTERNAL), drawn from a generator seeded with the replica id",
+    )
     return parser
+
+
+def _add_tls_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("TLS (all three files, or none: plaintext)")
+    group.add_argument("--tls-cert", type=Path, help="this replica's certificate (PEM)")
+    group.add_argument("--tls-key", type=Path, help="its private key (PEM, owner-only)")
+    group.add_argument("--tls-ca", type=Path, help="the CA that signed the peers' certificates")
+    group.add_argument(
+        "--mtls", action="store_true", help="require client certificates; present ours downstream"
+    )
+
+
+def _tls_files(args: argparse.Namespace) -> TlsFiles | None:
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if not any(given):
+        if args.mtls:
+            raise ValueError("--mtls needs --tls-cert, --tls-key and --tls-ca")
+        return None
+    if not all(given):
+        raise ValueError("TLS needs all of --tls-cert, --tls-key and --tls-ca")
+    return TlsFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key, mtls=args.mtls)
+
+
+def _plain(choices: Sequence[str]) -> list[str]:
+    return [str(choice) for choice in choices]
 
 
 def parse_service_args(
@@ -130,6 +176,8 @@ def parse_service_args(
             downstream=downstream if args.service == "percentage" else {},
             server_model=args.server_model,
             delay=args.delay,
+            tls=_tls_files(args),
+            error_rate=args.error_rate,
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:

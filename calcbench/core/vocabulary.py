@@ -78,5 +78,10 @@ SERVER_OUTCOMES: Final[tuple[str, ...]] = tuple(o for o in Outcome if o is not O
 CLIENT_OUTCOMES: Final[tuple[str, ...]] = tuple(o for o in Outcome if o is not Outcome.MALFORMED)
 #: The response header (REST) and initial metadata key (gRPC) naming the replica that answered.
 REPLICA_HEADER: Final = "x-calc-replica"
+#: Each protocol's native C client (the calibration's floor) and the Debian package with it.
+NATIVE_CLIENTS: Final[dict[str, tuple[str, str]]] = {
+    Protocol.REST: ("wrk", "wrk"),
+    Protocol.GRPC: ("h2load", "nghttp2-client"),
+}
 #: Replicas per service in a local stack: the fixed port layout has room for nine.
 MAX_REPLICAS: Final = 9

@@ -19,15 +19,19 @@ from pathlib import Path
 
 from calcbench.core.endpoints import format_address
 from calcbench.core.listening import PortShare
+from calcbench.core.tls import Pki
 from calcbench.core.vocabulary import BALANCING_MODES, DOWNSTREAMS, MAX_REPLICAS, SERVICES
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, SlowReplica
 from calcbench.orchestration.ports import DEFAULT_BASE_PORTS, fixed_ports
 
 
 @dataclass(frozen=True)
 class StackSettings:
     """What to start. `base_port=None` lets every replica bind free ports; otherwise the
-    documented layout. `slow_replica` starts that one replica with `--delay`."""
+    documented layout. `slow_replica` starts that one replica with `--delay`; `error_rates`
+    start every replica of their service with `--error-rate`. With `pki` (made by
+    `calcbench.core.tls.make_pki`) every replica serves TLS and percentage calls over TLS;
+    `mtls` makes every hop present and verify client certificates."""
 
     protocol: str
     replicas: int = 1
@@ -38,8 +42,13 @@ class StackSettings:
     log_dir: Path | None = None
     startup_timeout: float = 30.0
     slow_replica: SlowReplica | None = None
+    pki: Pki | None = None
+    mtls: bool = False
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.mtls and self.pki is None:
+            raise ValueError("mTLS needs TLS certificates (a pki)")
         if self.protocol not in DEFAULT_BASE_PORTS:
             raise ValueError(f"unknown protocol {self.protocol!r}; expected rest or grpc")
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -145,6 +154,18 @@ def command(settings: StackSettings, launch: Launch) -> list[str]:
     slow = settings.slow_replica
     if slow is not None and slow.replica_id == launch.replica_id:
         argv += ["--delay", repr(slow.delay)]
+    for errors in settings.error_rates:
+        if errors.service == launch.service:
+            argv += ["--error-rate", repr(errors.rate)]
     for name, targets in launch.downstream.items():
         argv += [f"--{name}-endpoint", ",".join(targets)]
-    return argv
+    return argv + tls_flags(settings)
+
+
+def tls_flags(settings: StackSettings) -> list[str]:
+    """A replica's TLS flags: paths only, never key material on a command line."""
+    if settings.pki is None:
+        return []
+    files = settings.pki.server(settings.mtls)
+    argv = ["--tls-cert", str(files.cert), "--tls-key", str(files.key), "--tls-ca", str(files.ca)]
+    return [*argv, "--mtls"] if settings.mtls else argv

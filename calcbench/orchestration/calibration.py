@@ -10,28 +10,18 @@ against both.
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Final
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.rundir import CALCBENCH_CLIENT, CALIBRATION_COLUMNS, SUMMARY
 from calcbench.core.vocabulary import Service
 from calcbench.orchestration import native
 from loadgen import run_load
-from loadgen.rundir import SUMMARY
+from loadgen.rundir import write_csv
 from loadgen.settings import LoadSettings
 
-CALIBRATION_CSV: Final = "calibration.csv"
-COLUMNS: Final = (
-    "protocol",
-    "client",
-    "in_flight",
-    "requests",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "client_cpu_us_per_request",
-)
 #: Seconds of each closed loop: thousands of calls at one in flight, a few percent of a run.
 SECONDS: Final = 3.0
 WARMUP: Final = 1.0
@@ -61,23 +51,28 @@ def calibrate(
     return rows
 
 
-def _calcbench(protocol: str, endpoints: Endpoints, out: Path, seconds: float) -> CalibrationRow:
-    settings = LoadSettings(
+def one_in_flight(protocol: str, seconds: float, warmup: float) -> LoadSettings:
+    """calcbench's closed loop with one caller against addition, as the native tools run."""
+    return LoadSettings(
         protocol=protocol,
         mix=((Service.ADDITION, 1.0),),
         rate=None,
         concurrency=1,
         duration=seconds,
-        warmup=WARMUP,
+        warmup=warmup,
         # Long enough that a busy machine never turns a call into a timeout.
         timeout=10.0,
     )
+
+
+def _calcbench(protocol: str, endpoints: Endpoints, out: Path, seconds: float) -> CalibrationRow:
+    settings = one_in_flight(protocol, seconds, WARMUP)
     result = run_load(settings, _only_addition(endpoints), out)
     with (out / SUMMARY).open(newline="") as handle:
         total = next(row for row in csv.DictReader(handle) if row["operation"] == "all")
     return CalibrationRow(
         protocol=protocol,
-        client="calcbench",
+        client=CALCBENCH_CLIENT,
         in_flight=1,
         requests=result.requests,
         p50_ms=float(total["p50_ms"]),
@@ -95,15 +90,7 @@ def _only_addition(endpoints: Endpoints) -> Endpoints:
 
 def write_calibration(path: Path, rows: list[CalibrationRow]) -> None:
     """`calibration.csv`: one row per protocol and client."""
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in asdict(row).items()})
-
-
-def _cell(value: object) -> object:
-    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else value
+    write_csv(path, CALIBRATION_COLUMNS, (list(astuple(row)) for row in rows))
 
 
 def missing_tools() -> dict[str, str]:

@@ -20,11 +20,11 @@ import numpy as np
 
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands
 from calcbench.core.rpc import METHOD_PATHS
-from calcbench.core.vocabulary import Protocol
+from calcbench.core.vocabulary import NATIVE_CLIENTS, Protocol
 
 #: Which tool measures which protocol's floor, and the Debian package that brings it.
-TOOLS: Final = {Protocol.REST: "wrk", Protocol.GRPC: "h2load"}
-PACKAGES: Final = {"wrk": "wrk", "h2load": "nghttp2-client"}
+TOOLS: Final = {protocol: tool for protocol, (tool, _) in NATIVE_CLIENTS.items()}
+PACKAGES: Final = dict(NATIVE_CLIENTS.values())
 #: The operands every floor call sends (what the calibration's workload sends too).
 OP1, OP2 = 1.5, 2.25
 _WRK_SCRIPT: Final = f"""wrk.method = "POST"

@@ -7,6 +7,7 @@ connections halfway through the measured window, while the client's connections 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ import httpx
 import psutil
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.rundir import SERVER
 from calcbench.orchestration.scrape import Scrape, bucket_rows, scrape
 from loadgen import LoadResult, Progress, run_load
 from loadgen.settings import LoadSettings
@@ -114,18 +116,22 @@ def run_phase(
     endpoints: Endpoints,
     phase_dir: Path,
     progress: Callable[[Progress], None] | None = None,
+    during: contextlib.AbstractContextManager[object] | None = None,
 ) -> LoadResult:
-    """Run the load of one phase into `phase_dir` and write its `server.json` beside it."""
+    """Run the load of one phase into `phase_dir` and write its `server.json` beside it.
+
+    `during` is entered as the load starts and left before the closing scrape (the faults of
+    the phase, whose restarted replicas must be back to be scraped)."""
     group = members(endpoints)
     settings = replace(load, protocol=endpoints.protocol)
     midpoint = settings.warmup + settings.duration / 2
     with httpx.Client(timeout=5.0) as client:
         before = _snapshot(group, client)
         started = time.monotonic()
-        with _MidpointConnections(group, midpoint) as sampler:
+        with _MidpointConnections(group, midpoint) as sampler, during or contextlib.nullcontext():
             result = run_load(settings, endpoints, phase_dir, progress)
         elapsed = time.monotonic() - started
         after = _snapshot(group, client)
     report = server_report(group, before, after, sampler.counts, elapsed)
-    (phase_dir / "server.json").write_text(json.dumps(report, indent=1) + "\n")
+    (phase_dir / SERVER).write_text(json.dumps(report, indent=1) + "\n")
     return result

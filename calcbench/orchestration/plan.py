@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from calcbench.core.rundir import phase_name
 from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
-from calcbench.orchestration.fault import SlowReplica
+from calcbench.orchestration.fault import ErrorRate, KillReplica, SlowReplica
 from loadgen.settings import LoadSettings
 
 SCENARIOS: Final = ("default", "balancing")
@@ -18,7 +19,10 @@ MODES: Final = BALANCING_MODES
 class RunSettings:
     """One comparison run. `load` is the workload; its protocol and balancing are set per phase.
 
-    `fault`, when set, slows one replica of both stacks for the whole run.
+    `fault`, when set, slows one replica of both stacks for the whole run; `kills` kill and
+    restart replicas during each measured phase; `error_rates` make services answer errors.
+    `tls_modes` are plaintext (False) and/or TLS (True), measured in the same rounds; TLS
+    phases use mTLS when `load.mtls`.
     """
 
     load: LoadSettings
@@ -30,8 +34,15 @@ class RunSettings:
     host: str = "127.0.0.1"
     server_model: str | None = None
     fault: SlowReplica | None = None
+    #: Measure the floor before the rounds (`--no-calibrate` skips it).
+    calibrate: bool = True
+    tls_modes: tuple[bool, ...] = (False,)
+    kills: tuple[KillReplica, ...] = ()
+    error_rates: tuple[ErrorRate, ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.tls_modes or len(set(self.tls_modes)) != len(self.tls_modes):
+            raise ValueError("tls modes: plaintext and/or TLS, each once")
         if self.rounds < 1:
             raise ValueError("--rounds must be at least 1")
         if not 1 <= self.replicas <= MAX_REPLICAS:
@@ -45,6 +56,13 @@ class RunSettings:
             raise ValueError("a balancing mode is listed twice")
         if self.fault is not None:
             self.fault.check_replicas(self.replicas)
+        for kill in self.kills:
+            kill.check_replicas(self.replicas)
+            if kill.seconds >= self.load.duration:
+                raise ValueError(
+                    f"--fault {kill.describe()}: the kill must fall inside the "
+                    f"{self.load.duration:g} s measured phase (see --duration)"
+                )
 
 
 def modes_for(
@@ -62,26 +80,29 @@ def modes_for(
 
 @dataclass(frozen=True)
 class Phase:
-    """One measured stretch: one protocol, one balancing mode, in one round."""
+    """One measured stretch: one protocol, one balancing mode, plaintext or TLS, in one round."""
 
     round: int
     protocol: str
     balancing: str
+    tls: bool = False
 
     @property
     def name(self) -> str:
-        return f"r{self.round}-{self.protocol}-{self.balancing}"
+        return phase_name(self.round, self.protocol, self.balancing, self.tls)
 
 
 def plan_phases(settings: RunSettings) -> list[Phase]:
     """Every phase in run order, grouped by balancing mode (the stacks restart between modes).
 
     Within a mode the protocols alternate which goes first from round to round, so a drift of
-    the machine over time (heat, a noisy neighbour) hits both sides alike.
+    the machine over time (heat, a noisy neighbour) hits both sides alike; with plaintext and
+    TLS both measured, each round runs all four, the order reversed every other round.
     """
     phases = []
     for mode in settings.balancing_modes:
         for number in range(1, settings.rounds + 1):
             order = PROTOCOLS if number % 2 else PROTOCOLS[::-1]
-            phases += [Phase(number, protocol, mode) for protocol in order]
+            tls_order = settings.tls_modes if number % 2 else settings.tls_modes[::-1]
+            phases += [Phase(number, p, mode, tls) for tls in tls_order for p in order]
     return phases

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
 from rich.table import Table
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.tls import throwaway_pki
 from calcbench.orchestration.supervisor import Stack, StackError, StackSettings
 
 
@@ -29,14 +32,24 @@ def endpoint_table(endpoints: Endpoints) -> Table:
                 replica.metrics,
                 str(replica.pid),
             )
+    if endpoints.tls is not None:
+        mode = "mTLS" if endpoints.tls.mtls else "TLS"
+        table.caption = f"{mode} on every hop; CA {endpoints.tls.ca}"
     return table
 
 
 def serve_until_stopped(
-    settings: StackSettings, endpoints_file: Path | None, show: Callable[[Table], None]
+    settings: StackSettings,
+    endpoints_file: Path | None,
+    show: Callable[[Table], None],
+    tls: bool = False,
+    mtls: bool = False,
 ) -> None:
     """Start the stack, show it, and block until SIGINT/SIGTERM or until a replica dies.
 
+    With `tls`, a throwaway CA and certificates are made first (in a private temporary folder
+    named by the endpoints file's `tls.ca`, with the client certificate a load generator
+    presents under `mtls`) and removed when the stack stops.
     Raises StackError when the stack cannot start or a replica exits on its own.
     """
     stop = threading.Event()
@@ -46,7 +59,11 @@ def serve_until_stopped(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Stack(settings) as stack:
+        with ExitStack() as resources:
+            if tls:
+                pki = resources.enter_context(throwaway_pki([settings.host]))
+                settings = dataclasses.replace(settings, pki=pki, mtls=mtls)
+            stack = resources.enter_context(Stack(settings))
             endpoints = stack.endpoints
             assert endpoints is not None  # set by start(), which __enter__ calls
             if endpoints_file is not None:

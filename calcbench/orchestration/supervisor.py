@@ -14,12 +14,21 @@ import selectors
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import IO
 
-from calcbench.core.endpoints import Endpoints, Replica, ServiceEndpoint, format_address
+from calcbench.core.endpoints import (
+    Endpoints,
+    EndpointsTls,
+    Replica,
+    ServiceEndpoint,
+    format_address,
+)
+from calcbench.core.listening import PortShare
 from calcbench.core.vocabulary import BALANCING_MODES, SERVICES
 from calcbench.orchestration.boot import (
     Bound,
@@ -30,6 +39,7 @@ from calcbench.orchestration.boot import (
     replica_ids,
 )
 from calcbench.orchestration.health import wait_healthy
+from calcbench.orchestration.interrupt import latch
 
 __all__ = ["BALANCING_MODES", "PortTaken", "Stack", "StackError", "StackSettings"]
 
@@ -63,6 +73,13 @@ class Stack:
         self._children: dict[str, _Child] = {}
         self._bound: dict[str, Bound] = {}
         self._selector: selectors.BaseSelector | None = None
+        self._launches: dict[str, Launch] = {}
+        # Held while a replica restarts (from a fault's thread) or the stack stops.
+        self._lock = threading.Lock()
+        # Restarted replicas are spawned by this one thread, which lives as long as the stack:
+        # PR_SET_PDEATHSIG fires when the *thread* that forked a child ends, so a child of a
+        # fault's short-lived thread would be sent SIGTERM as soon as that thread returned.
+        self._spawner: ThreadPoolExecutor | None = None
         self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Stack:
@@ -113,29 +130,35 @@ class Stack:
             assert child.process.stdout is not None
             self._selector.register(child.process.stdout, selectors.EVENT_READ, child)
 
-    def _spawn(self, launch: Launch) -> _Child:
+    def _spawn(self, launch: Launch, mode: str = "w+") -> _Child:
         log: IO[str]
         if self.settings.log_dir is None:
             log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the child
         else:
             self.settings.log_dir.mkdir(parents=True, exist_ok=True)
             name = f"{self.settings.protocol}-{launch.replica_id}.log"
-            log = (self.settings.log_dir / name).open("w+")
-        process = subprocess.Popen(
-            command(self.settings, launch),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        child = _Child(launch.replica_id, process, log)
-        self._children[launch.replica_id] = child
+            log = (self.settings.log_dir / name).open(mode)
+        with latch.deferred():
+            process = subprocess.Popen(
+                command(self.settings, launch),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+            # Registered before a deferred signal is raised, so that `stop` stops it.
+            child = _Child(launch.replica_id, process, log)
+            self._children[launch.replica_id] = child
+            self._launches[launch.replica_id] = launch
         return child
 
     def _wait_ready(self) -> None:
         assert self._selector is not None
+        # The timeout runs from the last replica that became ready: the boot goes in waves
+        # (boot.py), and on a busy machine a stack of many replicas takes several timeouts'
+        # worth in all while every wave is quick. Only a wave that makes no progress fails.
         deadline = time.monotonic() + self.settings.startup_timeout
         while len(self._bound) < len(replica_ids(self.settings)):
             remaining = deadline - time.monotonic()
@@ -147,6 +170,7 @@ class Stack:
             for key, _ in self._selector.select(timeout=remaining):
                 self._selector.unregister(key.fileobj)
                 self._read_ready(key.data)
+                deadline = time.monotonic() + self.settings.startup_timeout
             self._launch_what_can_start()
         self._selector.close()
         self._selector = None
@@ -184,14 +208,88 @@ class Stack:
             )
             shared = format_address(host, self._bound[f"{service}-0"].port)
             services[service] = ServiceEndpoint(shared, members)
-        return Endpoints(protocol=self.settings.protocol, services=services)
+        return Endpoints(self.settings.protocol, services, self._endpoints_tls())
+
+    def _endpoints_tls(self) -> EndpointsTls | None:
+        pki = self.settings.pki
+        return None if pki is None else EndpointsTls(str(pki.ca), self.settings.mtls)
 
     def _wait_healthy(self, endpoints: Endpoints) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
+        pki = self.settings.pki
+        tls = None if pki is None else pki.client(self.settings.mtls)
         for service in endpoints.services.values():
             for replica in service.replicas:
-                if not wait_healthy(self.settings.protocol, replica.address, deadline):
+                if not wait_healthy(self.settings.protocol, replica.address, deadline, tls):
                     raise StackError(f"{replica.id} never became healthy at {replica.address}")
+
+    def kill_and_restart(self, replica_id: str) -> float:
+        """SIGKILL the replica, start it again on the same ports; the seconds until it was
+        healthy again. StackError (one line) if it cannot start."""
+        with self._lock:
+            child = self._children.get(replica_id)
+            if child is None:
+                raise StackError(f"{replica_id}: the stack is stopped")
+            child.process.kill()
+            child.process.wait()
+            return self._restart(child)
+
+    def revive(self) -> dict[str, float]:
+        """Restart every replica that exited by itself: replica id -> seconds until healthy
+        again. StackError (one line) for one that cannot start."""
+        with self._lock:
+            dead = [c for c in self._children.values() if c.process.poll() is not None]
+            return {child.replica_id: self._restart(child) for child in dead}
+
+    def _restart(self, child: _Child) -> float:
+        started = time.monotonic()
+        _close(child)
+        bound = self._bound[child.replica_id]
+        # The ports it announced, so that clients and siblings find it where it was. The shared
+        # port: alone, it is free again since the kill; with siblings, they keep it open
+        # (SO_REUSEPORT) and the new process joins it, whichever index it has.
+        share = PortShare.ALONE if self.settings.replicas == 1 else PortShare.JOIN
+        launch = replace(
+            self._launches[child.replica_id],
+            port=bound.port,
+            own_port=bound.own_port,
+            metrics_port=bound.metrics_port,
+            share=share,
+        )
+        if self._spawner is None:
+            self._spawner = ThreadPoolExecutor(1, thread_name_prefix="spawner")
+        try:
+            self._respawn(launch)
+        except PortTaken:
+            raise
+        except StackError:
+            # Seen once in a few runs: a child forked while the load's in-process gRPC client
+            # is busy exits silently before exec (grpcio's fork handlers). One more try.
+            self._respawn(launch)
+        self.endpoints = self._endpoints()
+        replica = next(
+            r
+            for s in self.endpoints.services.values()
+            for r in s.replicas
+            if r.id == launch.replica_id
+        )
+        deadline = time.monotonic() + self.settings.startup_timeout
+        if not wait_healthy(self.settings.protocol, replica.address, deadline):
+            raise StackError(f"{replica.id} never became healthy again at {replica.address}")
+        return time.monotonic() - started
+
+    def _respawn(self, launch: Launch) -> None:
+        assert self._spawner is not None
+        fresh = self._spawner.submit(self._spawn, launch, "a+").result()
+        self._await_ready(fresh, time.monotonic() + self.settings.startup_timeout)
+
+    def _await_ready(self, child: _Child, deadline: float) -> None:
+        assert child.process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(child.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                raise StackError(f"{child.replica_id} never became ready again")
+        self._read_ready(child)
 
     def exited(self) -> str | None:
         """The id of a replica that has exited, if any."""
@@ -200,6 +298,10 @@ class Stack:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM every child, wait up to `grace` seconds, SIGKILL what is left, reap all."""
+        with self._lock:
+            self._stop(grace)
+
+    def _stop(self, grace: float) -> None:
         if self._selector is not None:
             self._selector.close()
             self._selector = None
@@ -214,11 +316,18 @@ class Stack:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
-            if child.process.stdout is not None:
-                child.process.stdout.close()
-            child.log.close()
+            _close(child)
         self._children.clear()
+        if self._spawner is not None:
+            self._spawner.shutdown()
+            self._spawner = None
         self._bound.clear()
+
+
+def _close(child: _Child) -> None:
+    if child.process.stdout is not None:
+        child.process.stdout.close()
+    child.log.close()
 
 
 def _tail(log: IO[str], lines: int = 1) -> str:

@@ -12,14 +12,16 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, format_address, parse_address
+from calcbench.core.rundir import WIRE_COLUMNS
 from calcbench.core.vocabulary import Service
+from calcbench.orchestration.calibration import one_in_flight
 from loadgen import run_load
-from loadgen.settings import LoadSettings
+from loadgen.rundir import write_csv
 
 _CHUNK: Final = 65536
 Relay = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -73,6 +75,15 @@ def _handler(target: tuple[str, int], count: Counts) -> Relay:
     return relay
 
 
+async def _shut(server: asyncio.Server) -> None:
+    """Stop accepting, then end the pipes still open, before their loop closes."""
+    server.close()
+    pipes = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pipes:
+        task.cancel()
+    await asyncio.gather(*pipes, return_exceptions=True)
+
+
 @contextmanager
 def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     """A relay to `target` on 127.0.0.1 (any free port), in its own thread; its address and
@@ -96,27 +107,33 @@ def counting_relay(target: str) -> Iterator[tuple[str, Counts]]:
     try:
         yield format_address("127.0.0.1", port), count
     finally:
-        holder["server"].close()
+        asyncio.run_coroutine_threadsafe(_shut(holder["server"]), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
 
 
+def write_wire(path: Path, rows: list[WireBytes]) -> None:
+    """`wire.csv`: bytes per request each way, per protocol."""
+    write_csv(path, WIRE_COLUMNS, (list(astuple(row)) for row in rows))
+
+
 def measure_bytes(protocol: str, endpoints: Endpoints, out: Path, seconds: float = SECONDS
                   ) -> WireBytes:  # fmt: skip
-    """Closed loop, one call in flight, to `addition` through the relay: bytes per request."""
+    """Closed loop, one call in flight, to `addition` through the relay: bytes per request.
+
+    Over TLS when the stack serves TLS: the relay then counts ciphertext, records and all.
+    """
     address = endpoints.services[Service.ADDITION].address
-    settings = LoadSettings(
-        protocol=protocol,
-        mix=((Service.ADDITION, 1.0),),
-        rate=None,
-        concurrency=1,
-        duration=seconds,
-        warmup=0.0,
-        timeout=10.0,
+    # No warm-up: every byte the relay counts belongs to a counted request.
+    tls = endpoints.tls
+    settings = replace(
+        one_in_flight(protocol, seconds, warmup=0.0),
+        tls=tls is not None,
+        mtls=tls is not None and tls.mtls,
     )
     with counting_relay(address) as (relay, count):
-        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)})
+        through = Endpoints(protocol, {Service.ADDITION: ServiceEndpoint(relay)}, tls)
         result = run_load(settings, through, out)
     requests = max(result.requests, 1)
     return WireBytes(protocol, result.requests, count.up / requests, count.down / requests)

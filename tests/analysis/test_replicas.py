@@ -84,3 +84,26 @@ def test_client_counts_are_used_without_server_metrics() -> None:
     shared = rounds[rounds["balancing"] == "shared"]
     assert set(shared["source"]) == {"client"}
     assert list(shared["idle_replicas"]) == [1, 1]
+
+
+@pytest.mark.parametrize("counts", [[100], [0], []])
+def test_a_single_replica_is_never_idle(counts: list[int]) -> None:
+    assert imbalance(np.array(counts), 1)[2] == 0
+
+
+def test_each_service_is_measured_against_its_own_replica_count() -> None:
+    """The Kubernetes shape: two pods of addition, one of multiplication. Counted against the
+    run's largest count, multiplication would show an idle pod that never existed."""
+    rows = [
+        ("grpc", "shared", 1, "addition", "addition-a", 100),
+        ("grpc", "shared", 1, "multiplication", "multiplication-a", 100),
+    ]
+    columns = ["protocol", "balancing", "round", "service", "replica", "requests"]
+    table = replica_table(pd.DataFrame(rows, columns=columns), pd.DataFrame())
+    counts = {"addition": 2, "multiplication": 1}
+    per_round = balancing_rounds(table, lambda _protocol, service: counts[service])
+    got = per_round.set_index("service")
+    assert got.loc["addition", "idle_replicas"] == 1
+    assert got.loc["addition", "max_share_over_fair"] == pytest.approx(2.0)
+    assert got.loc["multiplication", "idle_replicas"] == 0
+    assert got.loc["multiplication", "max_share_over_fair"] == pytest.approx(1.0)

@@ -40,6 +40,13 @@ def test_csv_columns_lead_with_the_contract(default_report: ReportFiles, name: s
     assert "balancing" in columns
 
 
+def test_errors_spell_expected_as_the_phases_do(default_report: ReportFiles) -> None:
+    """The fixture's phases spell it `True` (Python's csv module); the report, like the load
+    generator, writes `true`."""
+    expected = set(pd.read_csv(default_report.csvs["errors"], dtype=str)["expected"])
+    assert "true" in expected and expected <= {"true", "false"}
+
+
 def test_every_file_is_written(default_report: ReportFiles) -> None:
     assert set(default_report.charts) == CHARTS
     assert all(path.is_file() and path.stat().st_size > 0 for path in default_report.all)

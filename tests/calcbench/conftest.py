@@ -32,6 +32,7 @@ def balancing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     1 the queue grows). No warm-up, so the client's counts are every request the servers saw."""
     out = tmp_path_factory.mktemp("balancing") / "r"
     command = [*CALCBENCH, "run", "--scenario", "balancing", "--rounds", "1", "--warmup", "0"]
+    command += ["--no-calibrate"]  # test_run_e2e covers the calibration
     command += ["--fault", SLOW_FAULT, "--connections", "4"]
     # A long call timeout: the tests compare exact client and server counts, and a call the
     # client gave up on a busy machine may not have reached its server.

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from calcbench.core.endpoints import Endpoints
+from calcbench.core.rundir import CALIBRATION_COLUMNS
 from calcbench.orchestration import native
 from calcbench.orchestration.calibration import (
-    COLUMNS,
     calibrate,
     missing_tools,
     write_calibration,
@@ -41,7 +41,7 @@ def test_calibration_rows_and_file(addition: Endpoints, tmp_path: Path) -> None:
     write_calibration(tmp_path / "calibration.csv", rows)
     with (tmp_path / "calibration.csv").open(newline="") as handle:
         written = list(csv.DictReader(handle))
-    assert list(written[0]) == list(COLUMNS)
+    assert list(written[0]) == list(CALIBRATION_COLUMNS)
     assert [r["client"] for r in written] == clients
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.orchestration.fault import SlowReplica, parse_fault
+from calcbench.orchestration.boot import command, launchable
+from calcbench.orchestration.fault import (
+    ErrorRate,
+    Faults,
+    KillReplica,
+    SlowReplica,
+    parse_fault,
+    parse_faults,
+)
 from calcbench.orchestration.plan import RunSettings, modes_for
 from calcbench.orchestration.supervisor import StackSettings
 from loadgen import LoadSettings
@@ -79,3 +87,58 @@ def test_run_flags_are_checked_before_anything_starts(
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_parse_every_kind_more_than_once() -> None:
+    faults = parse_faults(
+        ["kill-replica=addition:0@1.5", "error-rate=division:0.05", "kill-replica=percentage:1@0"]
+    )
+    assert faults.slow is None
+    assert faults.kills == (KillReplica("addition", 0, 1.5), KillReplica("percentage", 1, 0.0))
+    assert faults.error_rates == (ErrorRate("division", 0.05),)
+    assert [f.describe() for f in faults.all()] == [
+        "kill-replica=addition:0@1.5",
+        "kill-replica=percentage:1@0",
+        "error-rate=division:0.05",
+    ]
+    assert parse_faults([]) == Faults()
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (["kill-replica=addition:0"], "expected kill-replica=SERVICE:INDEX@SECONDS"),
+        (["kill-replica=addition@1"], "expected kill-replica=SERVICE:INDEX@SECONDS"),
+        (["kill-replica=addition:0@soon"], "expected kill-replica=SERVICE:INDEX@SECONDS"),
+        (["kill-replica=addition:0@-1"], "kill time must be seconds >= 0"),
+        (["kill-replica=modulo:0@1"], "unknown service 'modulo'"),
+        (["error-rate=division"], "expected error-rate=SERVICE:P"),
+        (["error-rate=division:0"], r"error rate must be a fraction in \(0, 1\]"),
+        (["error-rate=division:1.5"], r"error rate must be a fraction in \(0, 1\]"),
+        (["error-rate=division:0.1", "error-rate=division:0.2"], "one error-rate per service"),
+        ([SLOW.describe(), "slow-replica=addition:0:0.1"], "one slow-replica per run"),
+    ],
+)
+def test_bad_fault_lists_are_one_line(texts: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        parse_faults(texts)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_kill_must_fall_inside_the_phase_on_an_existing_replica() -> None:
+    kill = KillReplica("addition", 0, 3.0)
+    with pytest.raises(ValueError, match="inside the 3 s measured phase"):
+        RunSettings(load=LoadSettings(duration=3), out_dir=Path("unused"), kills=(kill,))
+    with pytest.raises(ValueError, match="addition-1 does not exist"):
+        RunSettings(
+            load=LoadSettings(), out_dir=Path("unused"), kills=(KillReplica("addition", 1, 1),)
+        )
+
+
+def test_error_rates_go_on_every_replica_of_their_service() -> None:
+    settings = StackSettings(protocol="grpc", replicas=2, error_rates=(ErrorRate("addition", 0.5),))
+    for launch in launchable(settings, {}, set()):
+        argv = command(settings, launch)
+        assert ("--error-rate" in argv) == (launch.service == "addition")
+        if launch.service == "addition":
+            assert argv[argv.index("--error-rate") + 1] == "0.5"

@@ -58,3 +58,21 @@ def test_ewma_is_a_mode_of_its_own() -> None:
 def test_bad_settings(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _settings(**changes)
+
+
+def test_tls_both_interleaves_plaintext_and_tls_in_every_round(tmp_path) -> None:
+    from calcbench.orchestration.plan import RunSettings, plan_phases
+    from loadgen.settings import LoadSettings
+
+    settings = RunSettings(LoadSettings(), tmp_path, rounds=2, tls_modes=(False, True))
+    names = [phase.name for phase in plan_phases(settings)]
+    assert names == [
+        "r1-rest-shared",
+        "r1-grpc-shared",
+        "r1-rest-shared-tls",
+        "r1-grpc-shared-tls",
+        "r2-grpc-shared-tls",
+        "r2-rest-shared-tls",
+        "r2-grpc-shared",
+        "r2-rest-shared",
+    ]

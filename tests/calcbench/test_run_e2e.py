@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,9 @@ COLUMNS = {
     "timeseries.csv": "protocol,operation,second,requests,errors,p50_ms,p99_ms",
     "replicas.csv": "protocol,service,replica,requests",
     "comparison.csv": "metric,operation,rest,grpc,ratio,ci_low,ci_high",
+    "calibration.csv": "protocol,client,in_flight,requests,p50_ms,p90_ms,p99_ms,"
+    "client_cpu_us_per_request",
+    "wire.csv": "protocol,requests,sent_bytes_per_request,received_bytes_per_request",
 }
 
 
@@ -71,6 +75,16 @@ def test_every_file_with_its_columns(short_run: Path) -> None:
     assert run["partial"] is False and len(run["phases"]) == 2
 
 
+def test_the_calibration_measured_both_protocols_before_the_rounds(short_run: Path) -> None:
+    clients = {(r["protocol"], r["client"]) for r in _rows(short_run / "calibration.csv")}
+    assert {("rest", "calcbench"), ("grpc", "calcbench")} <= clients
+    for protocol, tool in (("rest", "wrk"), ("grpc", "h2load")):
+        assert ((protocol, tool) in clients) == (shutil.which(tool) is not None)
+    wire = {r["protocol"]: r for r in _rows(short_run / "wire.csv")}
+    assert set(wire) == {"rest", "grpc"}
+    assert all(float(r["sent_bytes_per_request"]) > 16 for r in wire.values())
+
+
 def _measured_divisions(settings: LoadSettings) -> tuple[int, int]:
     """(divisions, divisions by zero) among the requests a phase measures: those due in
     [warmup, warmup + duration). The pacer sends nothing due later; earlier is warm-up."""
@@ -99,7 +113,7 @@ def test_success_rates_follow_the_injected_divisions_by_zero(short_run: Path) ->
             assert rate == float(f"{(divisions - by_zero) / divisions:.6g}"), row  # as written
             (failed,) = [e for e in errors if (e["protocol"], e["operation"]) == (
                 row["protocol"], "division")]  # fmt: skip
-            assert (failed["outcome"], failed["expected"]) == ("invalid_argument", "True")
+            assert (failed["outcome"], failed["expected"]) == ("invalid_argument", "true")
             assert int(failed["count"]) == by_zero
         elif row["operation"] != "all":
             assert rate == 1.0, row
@@ -137,6 +151,7 @@ def _wait_for_completed_phase(run_json: Path, process: subprocess.Popen[str]) ->
 def test_sigint_keeps_what_was_measured_and_leaves_no_process(tmp_path: Path) -> None:
     out = tmp_path / "interrupted"
     command = [*CALCBENCH, "run", "--rounds", "2", "--duration", "4", "--warmup", "0"]
+    command += ["--no-calibrate"]  # the interrupt comes in a phase; short_run calibrates
     process = subprocess.Popen(
         [*command, "--rate", "100", "--out", str(out)],
         stdout=subprocess.PIPE,

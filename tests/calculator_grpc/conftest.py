@@ -17,13 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from calcbench.core.protos.calculator.v1.calculator_pb2 import Operands, Result
 from calcbench.core.rpc import channel_target, unary_method
 from calcbench.core.service_config import ServiceConfig
+from calcbench.core.vocabulary import GrpcServerModel
 from calculator_grpc import wiring
-from calculator_grpc.server import SERVER_MODELS, GrpcService, start
+from calculator_grpc.server import GrpcService, start
 
 StartService = Callable[..., GrpcService]
 
 
-@pytest.fixture(params=SERVER_MODELS)
+@pytest.fixture(params=list(GrpcServerModel))
 def model(request: pytest.FixtureRequest) -> str:
     """Each test taking it runs once per server model."""
     return str(request.param)

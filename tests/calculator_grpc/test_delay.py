@@ -8,8 +8,6 @@ from typing import Any
 
 import grpc
 
-from calcbench.core.arithmetic import compute
-from calculator_grpc import wiring
 from tests.calculator_grpc.conftest import StartService, call, rpc_error, scrape
 
 Channel = Callable[..., Any]
@@ -56,10 +54,3 @@ def test_percentage_waits_before_calling_its_downstreams(
     # a busy machine would have to stall for 50 ms to break this bound.
     assert _duration_sum(multiplication.metrics_port) < DELAY
     assert _duration_sum(replica.metrics_port) >= DELAY
-
-
-def test_no_delay_leaves_the_handler_untouched() -> None:
-    assert wiring.delayed(compute, 0.0) is compute
-    slow = wiring.delayed(compute, 0.01)
-    started = time.perf_counter()
-    assert slow("addition", 1, 2) == 3 and time.perf_counter() - started >= 0.01  # time.sleep

@@ -102,6 +102,25 @@ def test_invalid_arguments_reach_the_caller(
     assert requests_total(percentage.metrics_port, "invalid_argument") == 1
 
 
+@pytest.mark.parametrize("answer", [float("inf"), float("nan")])
+def test_a_result_that_is_not_finite_is_an_invalid_argument(
+    serve: StartService, channel: Channel, fake_downstream: FakeDownstream, answer: float
+) -> None:
+    # A double on the wire can be infinite (JSON cannot); percentage checks its result as the
+    # REST service does (`calcbench.core.calculation`), whatever its downstream answered.
+    multiplication = serve("multiplication")
+    fake = (
+        f"127.0.0.1:{fake_downstream('division', lambda request, context: Result(result=answer))}"
+    )
+    percentage = _percentage(serve, [_address(multiplication)], [fake])
+    error = rpc_error(channel(percentage.port), "percentage", 1, 2)
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "result is not a finite number",
+    )
+    assert requests_total(percentage.metrics_port, "invalid_argument") == 1
+
+
 @pytest.mark.parametrize("dead", ["multiplication", "division"])
 def test_unreachable_downstream_is_unavailable_and_named(
     serve: StartService, channel: Channel, dead_address: str, dead: str

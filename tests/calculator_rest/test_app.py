@@ -8,11 +8,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from calculator_rest.app import SERVER_MODELS
+from calcbench.core.vocabulary import RestServerModel
 from tests.calculator_rest.conftest import StartService, requests_total, url
 
 
-@pytest.fixture(params=SERVER_MODELS)
+@pytest.fixture(params=list(RestServerModel))
 def model(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

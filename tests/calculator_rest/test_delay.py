@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from calcbench.core.service_config import ServiceConfig, parse_service_args
-from calculator_rest.app import SERVER_MODELS, _delayed
+from calcbench.core.vocabulary import RestServerModel
 from tests.calculator_rest.conftest import StartService, scrape, url
 
 DELAY = 0.05
@@ -19,7 +19,7 @@ def _duration_sum(metrics_port: int) -> float:
     return total
 
 
-@pytest.mark.parametrize("model", SERVER_MODELS)
+@pytest.mark.parametrize("model", list(RestServerModel))
 def test_every_answer_waits_and_the_server_timer_counts_it(
     serve: StartService, client: httpx.Client, model: str
 ) -> None:
@@ -50,14 +50,6 @@ def test_percentage_waits_before_calling_its_downstreams(
     # Only percentage waited: multiplication's timer spans microseconds of arithmetic, which
     # a busy machine would have to stall for 50 ms to break this bound.
     assert _duration_sum(multiplication.metrics_port) < DELAY
-
-
-async def _add(op1: float, op2: float) -> float:
-    return op1 + op2
-
-
-def test_no_delay_leaves_the_calculation_untouched() -> None:
-    assert _delayed(_add, 0.0) is _add
 
 
 def test_the_delay_flag() -> None:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from calculator_rest.app import SERVER_MODELS
+from calcbench.core.vocabulary import RestServerModel
 from calculator_rest.guard import MAX_BODY_BYTES
 from tests.calculator_rest.conftest import StartService, requests_total, url
 
 
-@pytest.fixture(params=SERVER_MODELS)
+@pytest.fixture(params=list(RestServerModel))
 def model(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -6,7 +6,12 @@ import math
 
 import pytest
 
-from calculator_rest.operands import MalformedBody, parse_operands
+from calculator_rest.operands import (
+    MalformedBody,
+    UnsupportedMediaType,
+    check_media_type,
+    parse_operands,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +38,7 @@ def test_numbers_become_floats(body: bytes, expected: tuple[float, float]) -> No
         b'{"op1": Infinity, "op2": 1}',
         b'{"op1": NaN, "op2": 1}',
         b'{"op1": ' + b"9" * 400 + b', "op2": 1}',
+        b'{"op1": -' + b"9" * 5000 + b', "op2": 1}',  # past Python's int digit limit
     ],
 )
 def test_out_of_range_numbers_are_non_finite_not_malformed(body: bytes) -> None:
@@ -56,9 +62,35 @@ def test_out_of_range_numbers_are_non_finite_not_malformed(body: bytes) -> None:
         (b"", "body is not valid JSON"),
         (b'{"op1": 2, "op2": 3', "body is not valid JSON"),
         (b"\xff\xfe", "body is not valid JSON"),
+        ('{"op1": 2, "op2": 3}'.encode("utf-16"), "body is not valid JSON"),
+        (b'\xef\xbb\xbf{"op1": NaN, "op2": 3}', "body is not valid JSON"),
     ],
 )
 def test_malformed_bodies_say_why(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedBody, match=reason) as caught:
         parse_operands(body)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        b"",
+        b"application/json",
+        b"application/json; charset=utf-8",
+        b"Application/JSON",
+        b"application/problem+json",
+    ],
+)
+def test_json_or_no_content_type_is_read(content_type: bytes | None) -> None:
+    check_media_type(content_type)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [b"text/plain", b"application/x-www-form-urlencoded", b"multipart/form-data; b=x", b"json"],
+)
+def test_other_content_types_are_refused(content_type: bytes) -> None:
+    with pytest.raises(UnsupportedMediaType, match="content-type must be application/json"):
+        check_media_type(content_type)

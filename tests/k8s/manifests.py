@@ -1,49 +1,53 @@
-"""Render the kustomizations under k8s/ with `kubectl kustomize` and look things up in them.
+"""The rendered manifests of every situation, and lookups into them.
 
-Rendering is the only way to see what `kubectl apply -k` would send: the files alone are a
-base plus patches. Each target is rendered once per test session.
+`render` is the one source of the manifests: the tests read exactly what `calcbench k8s render`
+prints and what `deploy` and `bench` apply. Each situation is rendered once per session.
 """
 
 from __future__ import annotations
 
-import subprocess
+import itertools
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 from calcbench.core.vocabulary import SERVICES
-from tests.tools import required_tool
+from calcbench.orchestration.k8s.manifests import render
+from calcbench.orchestration.k8s.situation import K8sBalancing, Mesh, Situation, StackChoice
+from loadgen.settings import LoadSettings
 
-REPO = Path(__file__).resolve().parents[2]
-K8S = REPO / "k8s"
-OVERLAYS = ("unmeshed", "linkerd", "linkerd-server-only", "client-round-robin")
 NAMESPACES = {"rest": "rest-calculator", "grpc": "grpc-calculator"}
 LOADGEN = "loadgen"
+MESHES = tuple(m.value for m in Mesh)
+BALANCINGS = tuple(b.value for b in K8sBalancing)
+STACKS = tuple(s.value for s in StackChoice)
+#: Every combination `calcbench k8s render` accepts (with the default knobs).
+COMBINATIONS = list(itertools.product(STACKS, MESHES, BALANCINGS))
+#: The post's situations plus the mesh-free fix, both stacks side by side.
+SITUATIONS = [
+    ("both", mesh, balancing) for mesh, balancing in itertools.product(MESHES, BALANCINGS)
+]
 
 Manifest = dict[str, Any]
+Docs = tuple[Manifest, ...]
 
 
-def overlay(name: str) -> Path:
-    return K8S / "overlays" / name
+def situation(
+    stack: str = "both", mesh: str = "none", balancing: str = "shared", **knobs: Any
+) -> Situation:
+    return Situation(
+        protocols=StackChoice(stack).protocols, mesh=mesh, balancing=balancing, **knobs
+    )
 
 
 @cache
-def render(target: Path) -> tuple[Manifest, ...]:
-    """The documents `kubectl kustomize target` prints (skips the test without kubectl,
-    except in CI, where it fails)."""
-    kubectl = required_tool("kubectl", "the k8s/ manifests cannot be rendered here")
-    proc = subprocess.run(
-        [kubectl, "kustomize", str(target)], capture_output=True, text=True, timeout=60
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"kubectl kustomize {target} failed:\n{proc.stderr}")
-    return tuple(doc for doc in yaml.safe_load_all(proc.stdout) if doc)
+def rendered(
+    stack: str = "both", mesh: str = "none", balancing: str = "shared", generators: int = 1
+) -> Docs:
+    chosen = situation(stack, mesh, balancing, generators=generators)
+    return tuple(render(chosen, LoadSettings(rate=250.0, duration=60.0, warmup=10.0)))
 
 
-def by_kind(docs: tuple[Manifest, ...], kind: str, namespace: str) -> dict[str, Manifest]:
+def by_kind(docs: Docs, kind: str, namespace: str) -> dict[str, Manifest]:
     """The `kind` objects of `namespace`, by name."""
     return {
         doc["metadata"]["name"]: doc
@@ -52,37 +56,38 @@ def by_kind(docs: tuple[Manifest, ...], kind: str, namespace: str) -> dict[str, 
     }
 
 
-def namespace_object(docs: tuple[Manifest, ...], namespace: str) -> Manifest:
+def namespace_object(docs: Docs, namespace: str) -> Manifest:
     (found,) = [d for d in docs if d["kind"] == "Namespace" and d["metadata"]["name"] == namespace]
     return found
 
 
-def calculators(docs: tuple[Manifest, ...], namespace: str) -> dict[str, Manifest]:
+def calculators(docs: Docs, namespace: str) -> dict[str, Manifest]:
     """The five calculator Deployments of a namespace, by service name."""
     deployments = by_kind(docs, "Deployment", namespace)
     return {name: deployments[name] for name in SERVICES if name in deployments}
 
 
-def container(deployment: Manifest) -> Manifest:
-    """The Deployment's only container (every pod here runs one)."""
-    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+def generator(docs: Docs, namespace: str) -> Manifest:
+    return by_kind(docs, "Job", namespace)[LOADGEN]
+
+
+def pod_spec(workload: Manifest) -> Manifest:
+    return dict(workload["spec"]["template"]["spec"])
+
+
+def container(workload: Manifest) -> Manifest:
+    """The workload's only container (every pod here runs one)."""
+    (only,) = pod_spec(workload)["containers"]
     return dict(only)
 
 
-def env(deployment: Manifest) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container(deployment).get("env", [])}
-
-
-def env_from_config_maps(docs: tuple[Manifest, ...], deployment: Manifest) -> dict[str, str]:
-    """The variables a container gets from its `envFrom` ConfigMaps, then its own `env`,
-    which Kubernetes lets win."""
-    namespace = deployment["metadata"]["namespace"]
-    config_maps = by_kind(docs, "ConfigMap", namespace)
-    merged: dict[str, str] = {}
-    for source in container(deployment).get("envFrom", []):
-        merged.update(config_maps[source["configMapRef"]["name"]]["data"])
-    merged.update(env(deployment))
-    return merged
+def env(workload: Manifest) -> dict[str, str]:
+    """The container's literal variables (not those the downward API fills in)."""
+    return {
+        item["name"]: item["value"]
+        for item in container(workload).get("env", [])
+        if "value" in item
+    }
 
 
 def flag(args: list[str], name: str) -> str:
@@ -100,12 +105,11 @@ def port_number(deployment: Manifest, port: int | str) -> int:
     return int(named[port])
 
 
-def selects(service: Manifest, deployment: Manifest) -> bool:
-    """Whether the Service's selector picks the Deployment's pods."""
-    labels = deployment["spec"]["template"]["metadata"]["labels"]
-    selector = service["spec"].get("selector") or {}
+def selects(selector: dict[str, str], workload: Manifest) -> bool:
+    """Whether a label selector picks the workload's pods."""
+    labels = workload["spec"]["template"]["metadata"]["labels"]
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def pod_annotations(deployment: Manifest) -> dict[str, str]:
-    return dict(deployment["spec"]["template"]["metadata"].get("annotations") or {})
+def pod_annotations(workload: Manifest) -> dict[str, str]:
+    return dict(workload["spec"]["template"]["metadata"].get("annotations") or {})

@@ -1,9 +1,11 @@
-"""The image and what the pods run in it: the Dockerfile's user and build, the load generator's
-script, and the entry points and flags the manifests use, checked against the real code."""
+"""The images and what the pods run in them: the Dockerfile's two targets, its parameters and
+user, what each target installs, and the entry points and flags the manifests use, checked
+against the real code. (No container runtime here: the Dockerfile is read, not built.)"""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -15,21 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from calcbench.core.vocabulary import SERVICES
 from tests.k8s.manifests import (
-    LOADGEN,
     NAMESPACES,
-    REPO,
     Manifest,
-    by_kind,
     calculators,
     container,
-    env_from_config_maps,
-    overlay,
-    render,
+    generator,
+    rendered,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -44,41 +43,112 @@ def instructions() -> list[tuple[str, str]]:
     ]
 
 
+def stages() -> dict[str, list[tuple[str, str]]]:
+    """Each stage's name -> its instructions, FROM first."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for word, args in instructions():
+        if word == "FROM":
+            current = []
+            found[args.split(" AS ")[-1].strip()] = current
+        current.append((word, args))
+    return found
+
+
+def ancestry(name: str) -> list[str]:
+    """A stage, the stage it starts FROM, and so on, plus the stages it COPYs --from."""
+    steps = stages()[name]
+    parent = steps[0][1].split(" AS ")[0].strip()
+    copied = [m for _, a in steps for m in re.findall(r"--from=(\S+)", a)]
+    found = [name]
+    for other in [parent, *copied]:
+        if other in stages():
+            found += ancestry(other)
+    return found
+
+
+def installs(name: str) -> str:
+    return " ".join(a for stage in ancestry(name) for w, a in stages()[stage] if w == "RUN")
+
+
 def rendered_containers() -> list[Manifest]:
-    docs = render(overlay("linkerd"))
+    docs = rendered(mesh="linkerd")
     return [
-        container(deployment)
+        container(workload)
         for namespace in NAMESPACES.values()
-        for deployment in by_kind(docs, "Deployment", namespace).values()
+        for workload in [*calculators(docs, namespace).values(), generator(docs, namespace)]
     ]
 
 
-def test_dockerfile_builds_on_python_311_slim_with_the_constraints() -> None:
+def test_two_targets_and_the_slim_one_is_the_default() -> None:
+    assert {"service", "generator"} <= set(stages())
+    assert list(stages())[-1] == "service"
+
+
+def test_the_base_image_is_a_parameter_and_no_tag_is_fixed() -> None:
     steps = instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim")
-    runs = " ".join(args for word, args in steps if word == "RUN")
-    assert runs.count("-c constraints.txt") == 2, "both pip installs must be pinned"
+    arguments = dict(a.partition("=")[::2] for w, a in steps if w == "ARG")
+    assert arguments["BASE_IMAGE"] == "python:${PYTHON_VERSION}-slim"
+    assert arguments["PYTHON_VERSION"] == "3.11"
+    assert next(a for w, a in steps if w == "FROM") == "${BASE_IMAGE} AS base"
+    # Every other stage builds on one of this file's own stages.
+    for name, own in stages().items():
+        parent = own[0][1].split(" AS ")[0].strip()
+        assert parent == "${BASE_IMAGE}" or parent in stages(), name
+    assert not re.search(r"calcbench:[0-9]", DOCKERFILE.read_text())
+
+
+def test_pandas_and_matplotlib_only_in_the_generator() -> None:
+    dependencies = " ".join(PYPROJECT["project"]["dependencies"])
+    analysis = " ".join(PYPROJECT["project"]["optional-dependencies"]["analysis"])
+    for package in ("pandas", "matplotlib"):
+        assert package not in dependencies and package in analysis
+    assert "optional-dependencies']['analysis']" in installs("generator")
+    assert "optional-dependencies" not in installs("service")
+    for target in ("service", "generator"):
+        assert installs(target).count("pip install") == installs(target).count("-c constraints.txt")
+
+
+def test_the_services_never_import_pandas_or_matplotlib() -> None:
+    """Every module a calculator pod can load, imported in a fresh interpreter."""
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "for package in ('calcbench.core', 'calculator_rest', 'calculator_grpc'):\n"
+        "    root = importlib.import_module(package)\n"
+        "    for info in pkgutil.walk_packages(root.__path__, package + '.'):\n"
+        "        if info.name != 'calculator_grpc.codegen':\n"
+        "            importlib.import_module(info.name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert {"calculator_rest", "calculator_grpc"} <= loaded
+    assert not loaded & {"pandas", "matplotlib", "analysis"}
 
 
 def test_pods_run_as_the_images_non_root_user() -> None:
-    (user,) = [args for word, args in instructions() if word == "USER"]
-    uid, _, gid = user.partition(":")
-    for box in rendered_containers():
-        context = box["securityContext"]
-        assert context["runAsNonRoot"] is True
-        assert (context["runAsUser"], context["runAsGroup"]) == (int(uid), int(gid))
-        assert context["readOnlyRootFilesystem"] is True
+    for target in ("service", "generator"):
+        (user,) = [args for word, args in stages()[target] if word == "USER"]
+        uid, _, gid = user.partition(":")
+        for box in rendered_containers():
+            context = box["securityContext"]
+            assert context["runAsNonRoot"] is True
+            assert (context["runAsUser"], context["runAsGroup"]) == (int(uid), int(gid))
+            assert context["readOnlyRootFilesystem"] is True
+        assert ("WORKDIR", "/tmp") in stages()[target]  # the only writable place in a pod
 
 
 def test_every_module_the_pods_run_exists() -> None:
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = PYPROJECT["project"]["scripts"]
     for box in rendered_containers():
         command = box["command"]
         if command[:2] == ["python", "-m"]:
             assert (REPO / command[2] / "__main__.py").is_file(), command
         else:
-            assert command[0] == "bash"
-    assert "calcbench" in scripts
+            assert command[0] in scripts, command
 
 
 def matches(prefix: str, pattern: str) -> bool:
@@ -166,7 +236,7 @@ def help_text(*command: str) -> str:
 
 @pytest.mark.parametrize("protocol", NAMESPACES)
 def test_services_accept_the_flags_the_manifests_pass(protocol: str) -> None:
-    docs = render(overlay("unmeshed"))
+    docs = rendered()
     deployment = calculators(docs, NAMESPACES[protocol])["percentage"]
     command = container(deployment)["command"]
     usage = help_text(*command[1:])
@@ -175,42 +245,8 @@ def test_services_accept_the_flags_the_manifests_pass(protocol: str) -> None:
             assert argument in usage
 
 
-def loadgen_script() -> str:
-    docs = render(overlay("unmeshed"))
-    (script,) = {
-        cm["data"]["run-load.sh"]
-        for cm in by_kind(docs, "ConfigMap", NAMESPACES["rest"]).values()
-        if "run-load.sh" in cm.get("data", {})
-    }
-    return str(script)
-
-
-def test_loadgen_script_is_valid_bash(tmp_path: Path) -> None:
-    path = tmp_path / "run-load.sh"
-    path.write_text(loadgen_script())
-    subprocess.run(["bash", "-n", str(path)], check=True)
-    if shutil.which("shellcheck"):
-        subprocess.run(["shellcheck", "--shell=bash", str(path)], check=True)
-
-
-def test_loadgen_script_has_every_setting_it_reads() -> None:
-    docs = render(overlay("unmeshed"))
-    loadgen = by_kind(docs, "Deployment", NAMESPACES["rest"])[LOADGEN]
-    script = loadgen_script()
-    read = set(re.findall(r"\$\{?([A-Z][A-Z_]+)", script))
-    for arithmetic in re.findall(r"\(\((.*?)\)\)", script):  # names need no $ in (( ))
-        read |= set(re.findall(r"\b[A-Z][A-Z_]+\b", arithmetic))
-    assigned = set(re.findall(r"^(?:readonly )?([A-Z][A-Z_]+)=", script, re.MULTILINE))
-    (services,) = re.findall(r"^readonly SERVICES=\((.*)\)$", script, re.MULTILINE)
-    assert services.split() == list(SERVICES)
-    read |= {f"{service.upper()}_ENDPOINT" for service in services.split()}
-    assert {"LOAD_PROTOCOL", "LOAD_RATE", "SETTLE_SECONDS"} <= read
-    provided = set(env_from_config_maps(docs, loadgen)) | {"BASH_SOURCE"}
-    assert read - assigned - provided == set()
-
-
-def test_calcbench_load_accepts_the_flags_the_script_passes() -> None:
-    flags = set(re.findall(r"(--[a-z][a-z-]+) ", loadgen_script()))
-    assert {"--protocol", "--balancing", "--rate", "--duration", "--out"} <= flags
-    usage = help_text("-c", "from calcbench.cli import main; main()", "load")
-    assert flags - set(re.findall(r"--[a-z][a-z-]+", usage)) == set()
+def test_the_generator_command_exists() -> None:
+    command = container(generator(rendered(), NAMESPACES["grpc"]))["command"]
+    assert command == ["calcbench", "k8s", "generate"]
+    usage = help_text("-c", "from calcbench.cli import main; main()", *command[1:])
+    assert "generator pod" in usage

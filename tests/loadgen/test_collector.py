@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.collector import TIMESERIES_COLUMNS, Collector, Progress
+from calcbench.core.rundir import TIMESERIES_COLUMNS
+from loadgen.collector import Collector, Progress
 from loadgen.recorder import Recorder, SecondStats
 from loadgen.rundir import CsvAppender
 

@@ -44,10 +44,10 @@ def test_latency_summary_in_milliseconds() -> None:
     for us in range(1, 1001):  # 1 us .. 1 ms
         histogram.record_value(us)
     summary = latency_ms(histogram)
-    assert summary["p50"] == 0.5
-    assert summary["p99"] == 0.99
-    assert summary["max"] == 1.0
-    assert summary["mean"] is not None and abs(summary["mean"] - 0.5005) < 0.001
+    assert summary["p50_ms"] == 0.5
+    assert summary["p99_ms"] == 0.99
+    assert summary["max_ms"] == 1.0
+    assert summary["mean_ms"] is not None and abs(summary["mean_ms"] - 0.5005) < 0.001
     assert set(latency_ms(new_histogram()).values()) == {None}
 
 

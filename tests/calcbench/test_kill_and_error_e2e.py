@@ -1,0 +1,193 @@
+"""`--fault kill-replica` and `--fault error-rate` through the real CLI, and the run's exits on
+SIGTERM mid-run and SIGINT during start-up: exit status, run.json, and no process left."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+# Starts whole stacks: one xdist worker runs every such module, one after the other.
+pytestmark = pytest.mark.xdist_group("stacks")
+
+CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
+ERROR_RATE = 0.2
+SHORT = ["run", "--rounds", "1", "--warmup", "0", "--no-calibrate", "--timeout", "10"]
+FAULTS = [
+    "--fault",
+    "kill-replica=addition:0@1.5",
+    "--fault",
+    f"error-rate=subtraction:{ERROR_RATE}",
+]
+
+
+@dataclass
+class Watched:
+    """A `calcbench run` subprocess and every process it started, seen while it ran."""
+
+    process: subprocess.Popen[str]
+    seen: dict[int, psutil.Process] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+
+    def look(self) -> None:
+        # Restarted replicas are new pids: look until the run exits, not once.
+        try:
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                self.seen.setdefault(child.pid, child)
+        except psutil.NoSuchProcess:
+            pass
+
+    def left_alive(self) -> list[psutil.Process]:
+        _gone, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
+        return alive
+
+
+def _watch(command: list[str], until: Callable[[Watched], bool] = lambda w: False) -> Watched:
+    """Run `command`, recording its process tree every 0.1 s; once `until` holds, return the
+    watched run still going (the caller signals it) or, when it never holds, finished."""
+    process = subprocess.Popen(
+        [*CALCBENCH, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watched = Watched(process)
+    deadline = time.monotonic() + 180
+    while process.poll() is None and time.monotonic() < deadline:
+        watched.look()
+        if until(watched):
+            return watched
+        time.sleep(0.1)
+    return _finish(watched)
+
+
+def _finish(watched: Watched) -> Watched:
+    """Wait for the run to exit (killing it after 90 s), still recording its processes."""
+    stop = threading.Event()
+
+    def keep_looking() -> None:
+        while not stop.wait(0.1):
+            watched.look()
+
+    looker = threading.Thread(target=keep_looking, daemon=True)
+    looker.start()
+    try:
+        watched.stdout, watched.stderr = watched.process.communicate(timeout=90)
+    finally:
+        stop.set()
+        looker.join()
+        if watched.process.poll() is None:
+            watched.process.kill()
+            watched.process.communicate()
+    return watched
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Watched]]:
+    out = tmp_path_factory.mktemp("faults") / "r"
+    command = [*SHORT, "--duration", "4", "--rate", "100", *FAULTS, "--out", str(out)]
+    watched = _watch(command)
+    yield out, watched
+
+
+def test_the_run_completes_and_leaves_no_process(fault_run: tuple[Path, Watched]) -> None:
+    _out, watched = fault_run
+    assert watched.process.returncode == 0, watched.stderr + watched.stdout
+    # 5 services x 2 stacks, plus the two restarted addition replicas.
+    assert len(watched.seen) >= 12
+    assert not watched.left_alive()
+
+
+def test_one_kill_per_phase_is_recorded(fault_run: tuple[Path, Watched]) -> None:
+    out, _ = fault_run
+    events = json.loads((out / "run.json").read_text())["fault_events"]
+    kills = [(e["phase"], e["protocol"], e["replica"]) for e in events if e["kind"] == "kill"]
+    assert sorted(kills) == [
+        ("r1-grpc-shared", "grpc", "addition-0"),
+        ("r1-rest-shared", "rest", "addition-0"),
+    ]
+    for event in events:
+        # Armed by the first progress report (1 s in), due at 1.5 s: late only by scheduling.
+        assert 1.5 <= event["second"] < 2.5
+        assert event["restarted_in"] is not None
+
+
+def test_the_killed_replica_is_unavailable_and_the_failing_one_errs(
+    fault_run: tuple[Path, Watched],
+) -> None:
+    out, _ = fault_run
+    errors = {(r["protocol"], r["operation"], r["outcome"]) for r in _rows(out / "errors.csv")}
+    for protocol in ("rest", "grpc"):
+        assert (protocol, "addition", "unavailable") in errors
+        assert (protocol, "subtraction", "server_error") in errors
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_server_errors_are_the_seeded_draw(fault_run: tuple[Path, Watched], protocol: str) -> None:
+    out, _ = fault_run
+    # One subtraction replica, seeded with its id, draws once per call it receives; nothing
+    # but the client calls subtraction, no warm-up, and the 10 s call timeout means every call
+    # the client counts reached it. So the n calls fail exactly where the first n draws fall
+    # below the rate, in both protocols alike.
+    (summary,) = [
+        r
+        for r in _rows(out / "summary.csv")
+        if (r["protocol"], r["operation"]) == (protocol, "subtraction")
+    ]
+    draw = random.Random("subtraction-0").random
+    expected = sum(draw() < ERROR_RATE for _ in range(int(summary["requests"])))
+    server_errors = sum(
+        int(r["count"])
+        for r in _rows(out / "errors.csv")
+        if (r["protocol"], r["operation"], r["outcome"])
+        == (protocol, "subtraction", "server_error")
+    )
+    assert 0 < server_errors == expected < int(summary["requests"])
+
+
+def _measuring(out: Path) -> Callable[[Watched], bool]:
+    """True once the first phase has written its first file: the load is running."""
+    return lambda _: any((out / "phases").glob("*/*"))
+
+
+def test_sigterm_mid_run_exits_143_and_leaves_no_process(tmp_path: Path) -> None:
+    out = tmp_path / "terminated"
+    command = [*SHORT, "--duration", "6", "--rate", "50", "--out", str(out)]
+    watched = _watch(command, until=_measuring(out))
+    assert watched.process.poll() is None, watched.stderr
+    time.sleep(1)  # into the measured seconds
+    watched.process.send_signal(signal.SIGTERM)
+    watched = _finish(watched)
+    assert watched.process.returncode == 128 + signal.SIGTERM, watched.stderr
+    assert "Traceback" not in watched.stderr
+    assert json.loads((out / "run.json").read_text())["partial"] is True
+    assert len(watched.seen) >= 10 and not watched.left_alive()
+
+
+def test_sigint_during_start_up_exits_130_and_leaves_no_process(tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    command = [*SHORT, "--duration", "4", "--rate", "50", "--out", str(out)]
+    # The run directory is made before the stacks start: signal while they boot.
+    watched = _watch(command, until=lambda _: (out / "run.json").exists())
+    assert watched.process.poll() is None, watched.stderr
+    watched.process.send_signal(signal.SIGINT)
+    watched = _finish(watched)
+    assert watched.process.returncode == 128 + signal.SIGINT, watched.stderr
+    assert "Traceback" not in watched.stderr
+    assert out.is_dir() and json.loads((out / "run.json").read_text())["partial"] is True
+    assert not list((out / "phases").iterdir())
+    assert not watched.left_alive()
