@@ -5,6 +5,9 @@ read the status, the body and the replica header, over pooled keep-alive connect
     answer = await pool.post("/addition", b'{"op1": 1, "op2": 2}')  # Answer(200, b'{...}', "r0")
     pool.close()
 
+With `ssl` (`calcbench.core.tls.client_context`), every connection is TLS, verified as aiohttp
+verified it (the CA, and the address as the server's name); the plaintext path is unchanged.
+
 httptools (llhttp, the parser uvicorn serves with) behind an asyncio Protocol. aiohttp's client
 makes the same call with cookies, redirects, tracing, compression and multidict headers around
 it, none of which a calculator call uses; one call in flight against `addition`
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from ssl import SSLContext
 from typing import Any, Final, NamedTuple
 
 import httptools
@@ -56,7 +60,11 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.keep_alive = False
-        self._fail(ConnectionLost("the server closed the connection"))
+        # `exc` says why: a reset, or a TLS alert (a server refusing our certificate, say).
+        reason = "the server closed the connection" if exc is None else f"connection lost: {exc}"
+        lost = ConnectionLost(reason)
+        lost.__cause__ = exc
+        self._fail(lost)
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None:  # nothing was asked: the connection is out of step
@@ -93,6 +101,12 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def abort(self) -> None:
+        """Close at once: over TLS, without waiting for the peer's close_notify."""
+        self.keep_alive = False
+        if self._transport is not None:
+            self._transport.abort()
+
     def _fail(self, exc: Exception) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
@@ -101,17 +115,30 @@ class _Connection(asyncio.Protocol):
 
 class Pool:
     """Up to `size` keep-alive connections to `address` (`host:port`), opened as needed; a
-    call waits for a free one. `timeout` bounds a whole call: the wait, connecting, the answer.
+    call waits for a free one. `timeout` bounds a whole call: the wait, connecting (the TLS
+    handshake too), the answer. With `ssl`, connections are TLS, the server verified against
+    `ssl`'s CA under the address's host as its name (as aiohttp verifies it).
 
-    `post` raises TimeoutError, or an OSError (`ConnectionRefusedError`, `ConnectionLost`, ...)
-    when the call failed before a whole answer; any status is an `Answer`. Without `keepalive`
-    every call opens a connection and closes it after the answer.
+    `post` raises TimeoutError, or an OSError (`ConnectionRefusedError`, `ConnectionLost`,
+    `ssl.SSLCertVerificationError`, `ssl.SSLError`, ...) when the call failed before a whole
+    answer; any status is an `Answer`. Without `keepalive` every call opens a connection and
+    closes it after the answer.
     """
 
-    def __init__(self, address: str, size: int, timeout: float, keepalive: bool = True) -> None:
+    def __init__(
+        self,
+        address: str,
+        size: int,
+        timeout: float,
+        keepalive: bool = True,
+        ssl: SSLContext | None = None,
+    ) -> None:
         self.address = address
         self.timeout = timeout
         self._host, self._port = parse_address(address)
+        self._ssl = ssl
+        # asyncio refuses a server name without TLS; with it, the name checked and sent as SNI.
+        self._server_hostname = self._host if ssl is not None else None
         self._slots = asyncio.Semaphore(size)
         self._size = size
         self._keepalive = keepalive
@@ -133,17 +160,28 @@ class Pool:
             return answer
 
     async def fill(self) -> None:
-        """Open all `size` connections now; one that fails to open is left to the calls."""
+        """Open all `size` connections now, within `timeout` (a TLS handshake can hang); one
+        that fails to open is left to the calls."""
+
+        async def connect() -> _Connection:
+            async with asyncio.timeout(self.timeout):
+                return await self._connect()
+
         opened = await asyncio.gather(
-            *(self._connect() for _ in range(self._size)), return_exceptions=True
+            *(connect() for _ in range(self._size)), return_exceptions=True
         )
         for connection in opened:
             if isinstance(connection, _Connection):
                 self._release(connection)
 
     def close(self) -> None:
+        """Close every connection. TLS ones are aborted, as aiohttp's session aborts them: a
+        closing pool waits for no peer's close_notify."""
         for connection in self._open:
-            connection.close()
+            if self._ssl is None:
+                connection.close()
+            else:
+                connection.abort()
         self._open.clear()
         self._idle.clear()
 
@@ -164,7 +202,13 @@ class Pool:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        _, connection = await loop.create_connection(_Connection, self._host, self._port)
+        _, connection = await loop.create_connection(
+            _Connection,
+            self._host,
+            self._port,
+            ssl=self._ssl,
+            server_hostname=self._server_hostname,
+        )
         self._open.add(connection)
         return connection
 

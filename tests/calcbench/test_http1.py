@@ -1,9 +1,11 @@
 """The lean HTTP/1.1 client against raw asyncio servers: answers, keep-alive and the pool's
-bound, and every way a call fails before a whole answer (on asyncio's loop and on uvloop)."""
+bound, every way a call fails before a whole answer, and TLS and mTLS with the right and the
+wrong certificates (on asyncio's loop and on uvloop)."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,7 @@ import uvloop
 
 from calcbench.core import http1
 from calcbench.core.http1 import Answer, ConnectionLost, Pool
+from calcbench.core.tls import Pki, TlsFiles, client_context, server_context
 from tests.sockets import HOST, closed_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -54,10 +57,31 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(server: Server) -> AsyncIterator[str]:
-    listener = await asyncio.start_server(server.handle, HOST, 0)
+async def serving(server: Server, tls: TlsFiles | None = None) -> AsyncIterator[str]:
+    """`server` on 127.0.0.1, any free port; over TLS with `tls` (the server's files)."""
+    context = None if tls is None else server_context(tls)
+    listener = await asyncio.start_server(server.handle, HOST, 0, ssl=context)
     async with listener:
         yield f"{HOST}:{listener.sockets[0].getsockname()[1]}"
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """Accepts connections and never says a word (nor completes a TLS handshake); closes them
+    on exit, so that no transport outlives its loop."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def listen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await reader.read()
+
+    listener = await asyncio.start_server(listen, HOST, 0)
+    async with listener:
+        try:
+            yield f"{HOST}:{listener.sockets[0].getsockname()[1]}"
+        finally:
+            for writer in accepted:
+                writer.close()
 
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
@@ -210,13 +234,8 @@ def test_no_whole_answer_is_connection_lost(
 
 
 def test_silence_is_a_timeout_and_refusal_an_oserror(run: Callable[..., Any]) -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-
     async def scenario() -> None:
-        listener = await asyncio.start_server(silent, HOST, 0)
-        async with listener:
-            address = f"{HOST}:{listener.sockets[0].getsockname()[1]}"
+        async with silent_server() as address:
             started = asyncio.get_running_loop().time()
             with pytest.raises(TimeoutError):
                 await one_call(address, timeout=0.2)
@@ -226,3 +245,90 @@ def test_silence_is_a_timeout_and_refusal_an_oserror(run: Callable[..., Any]) ->
     run(scenario())
     with closed_port() as port, pytest.raises(ConnectionRefusedError):
         run(one_call(f"{HOST}:{port}"))
+
+
+async def tls_calls(server: Server, served: TlsFiles, client: TlsFiles, calls: int = 1) -> Answer:
+    async with serving(server, served) as address:
+        pool = Pool(address, size=1, timeout=2.0, ssl=client_context(client))
+        try:
+            for _ in range(calls):
+                answer = await pool.post("/x", b"{}")
+            return answer
+        finally:
+            pool.close()
+
+
+@pytest.mark.parametrize("mtls", [False, True])
+def test_tls_with_the_right_certificates_keeps_one_connection_alive(
+    run: Callable[..., Any], pki: Pki, mtls: bool
+) -> None:
+    server = Server(lambda n: answer(200, b'{"result": 3.0}'))
+    last = run(tls_calls(server, pki.server(mtls), pki.client(mtls), calls=3))
+    assert last == Answer(200, b'{"result": 3.0}', "r-0")
+    assert server.connections == 1 and len(server.requests) == 3
+
+
+@pytest.mark.parametrize("mtls", [False, True])
+def test_a_server_another_ca_signed_fails_verification(
+    run: Callable[..., Any], pki: Pki, wrong_pki: Pki, mtls: bool
+) -> None:
+    # What aiohttp raised as ClientConnectorCertificateError: the generator's `unavailable`.
+    server = Server(lambda n: answer(200, b"{}"))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        run(tls_calls(server, wrong_pki.server(mtls), pki.client(mtls)))
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["no-certificate", "foreign-certificate"])
+def test_mtls_refuses_a_client_without_a_certificate_the_ca_signed(
+    run: Callable[..., Any], pki: Pki, wrong_pki: Pki, foreign: bool
+) -> None:
+    # TLS 1.3: our side of the handshake completes; the server's refusal ends the connection
+    # before any answer (aiohttp: ClientOSError or ServerDisconnectedError, `unavailable`).
+    stranger = wrong_pki.client(True)
+    client = TlsFiles(pki.ca, stranger.cert, stranger.key, True) if foreign else pki.client(False)
+    server = Server(lambda n: answer(200, b"{}"))
+    with pytest.raises(ConnectionLost):
+        run(tls_calls(server, pki.server(True), client))
+    assert server.requests == []
+
+
+def test_plaintext_and_tls_do_not_mix(run: Callable[..., Any], pki: Pki) -> None:
+    async def plaintext_to_tls() -> Answer:
+        async with serving(Server(lambda n: answer(200, b"{}")), pki.server(False)) as address:
+            return await one_call(address)
+
+    async def plain_400(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(answer(400, b""))  # as uvicorn answers a ClientHello
+        writer.close()
+
+    async def tls_to_plaintext() -> Answer:
+        listener = await asyncio.start_server(plain_400, HOST, 0)
+        async with listener:
+            address = f"{HOST}:{listener.sockets[0].getsockname()[1]}"
+            pool = Pool(address, size=1, timeout=2.0, ssl=client_context(pki.client(False)))
+            try:
+                return await pool.post("/x", b"{}")
+            finally:
+                pool.close()
+
+    with pytest.raises(ConnectionLost):
+        run(plaintext_to_tls())
+    with pytest.raises(ssl.SSLError):
+        run(tls_to_plaintext())
+
+
+def test_a_handshake_that_never_ends_is_a_timeout(run: Callable[..., Any], pki: Pki) -> None:
+    async def scenario() -> None:
+        async with silent_server() as address:
+            pool = Pool(address, size=2, timeout=0.2, ssl=client_context(pki.client(False)))
+            try:
+                started = asyncio.get_running_loop().time()
+                await pool.fill()  # gives up on both within the timeout
+                assert asyncio.get_running_loop().time() - started < 1.0
+                with pytest.raises(TimeoutError):
+                    await pool.post("/x", b"{}")
+            finally:
+                pool.close()
+
+    run(scenario())
