@@ -1,7 +1,7 @@
 """The one seam between the pacing loop and a protocol (fortio's `Runnable`, httpx's transport).
 
-The pacing loop and the statistics only see `Target`; `RestTarget` (aiohttp) and `GrpcTarget`
-(grpc.aio) live in their own modules, and `loadgen.targets` chooses among them.
+The pacing loop and the statistics only see `Target`; `RestTarget` (`calcbench.core.http1`)
+and `GrpcTarget` (grpc.aio) live in their own modules, and `loadgen.targets` chooses among them.
 """
 
 from __future__ import annotations

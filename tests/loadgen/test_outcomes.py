@@ -68,7 +68,7 @@ def test_every_mapped_outcome_is_in_the_scheme() -> None:
             2,
             ("invalid_argument", False),
         ),
-        (Reply("unavailable", "ClientConnectorError"), "division", 1, 0, ("unavailable", False)),
+        (Reply("unavailable", "ConnectionRefusedError"), "division", 1, 0, ("unavailable", False)),
         (Reply("timeout", "DEADLINE_EXCEEDED"), "addition", 1, 2, ("timeout", False)),
     ],
 )

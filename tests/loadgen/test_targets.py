@@ -87,7 +87,7 @@ def test_rest_silence_is_a_timeout_and_refusal_unavailable() -> None:
     assert asyncio.run(silent()) == Reply("timeout", "timeout")
     with closed_port() as port:
         refused = asyncio.run(rest_call(port))
-    assert refused.outcome == "unavailable" and refused.code == "ClientConnectorError"
+    assert refused.outcome == "unavailable" and refused.code == "ConnectionRefusedError"
 
 
 Behaviour = Callable[[Operands, Any], Awaitable[Result]]
