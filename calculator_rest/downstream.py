@@ -1,10 +1,10 @@
 """Percentage's HTTP/1.1 client to the multiplication and division services.
 
-aiohttp, one session with a keep-alive pool created once per process. Measured on this 2-core
-machine (`benchmarks/rest_clients.py clients`, closed loop, 16 callers), client CPU per
-request: wrk 40 us, aiohttp 310 us, httpx 5,800 us (httpx#3215). The percentage service's
-client work is part of what the REST/gRPC comparison measures, so the cheapest maintained
-client it is; a hand-written asyncio-streams client (63 us) shows the floor.
+`calcbench.core.http1`: httptools behind an asyncio Protocol, a keep-alive pool per downstream
+address created once per process. One call in flight on uvloop, as the service runs it
+(`benchmarks/client_floor.py`), aiohttp cost about three times its client CPU per call. The
+percentage service's client work is part of what the REST/gRPC comparison measures, so the
+leanest client measured it is, as the gRPC twin calls with grpcio's own stubs.
 """
 
 from __future__ import annotations
@@ -12,23 +12,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
-import aiohttp
 import orjson
-from yarl import URL
 
 from calcbench.core.arithmetic import InvalidArgument
+from calcbench.core.http1 import Pool
 from calcbench.core.tls import TlsFiles, client_context
 
 #: Per downstream call, connection included. gRPC instead propagates its caller's deadline
 #: (1 s by default in the load generator); HTTP has no standard for that, so a fixed budget.
 DEFAULT_TIMEOUT = 1.0
 #: Kept-alive connections per downstream address; more only under concurrent requests.
+#: Idle ones retire after `calcbench.core.http1.IDLE_SECONDS`, below the services' own
+#: keep-alive timeout (see `server.py`), so that no request races a server-side close.
 DEFAULT_POOL_SIZE = 100
-#: Below the services' own keep-alive timeout (see `server.py`), so that the client, not the
-#: server, retires an idle connection and no request races a server-side close.
-IDLE_SECONDS = 60.0
-
-_HEADERS = {"Content-Type": "application/json"}
 
 
 class DownstreamError(Exception):
@@ -73,50 +69,38 @@ class Downstream:
         self.timeout = timeout
         self.pool_size = pool_size
         self._tls = tls
-        scheme = "http" if tls is None else "https"
-        self._targets: dict[str, Iterator[URL]] = {
-            name: itertools.cycle([URL(f"{scheme}://{address}/{name}") for address in addrs])
-            for name, addrs in addresses.items()
-        }
-        self._session: aiohttp.ClientSession | None = None
+        self._addresses = addresses
+        self._pools: list[Pool] = []
+        self._routes: dict[str, Iterator[Pool]] | None = None
 
     async def open(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=0,
-            limit_per_host=self.pool_size,
-            keepalive_timeout=IDLE_SECONDS,
-            ssl=True if self._tls is None else client_context(self._tls),
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        )
+        ssl = None if self._tls is None else client_context(self._tls)
+        self._routes = {}
+        for name, addresses in self._addresses.items():
+            pools = [Pool(address, self.pool_size, self.timeout, ssl=ssl) for address in addresses]
+            self._pools += pools
+            self._routes[name] = itertools.cycle(pools)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for pool in self._pools:
+            pool.close()
+        self._pools, self._routes = [], None
 
     async def call(self, service: str, op1: float, op2: float, context: object = None) -> float:
         """`service`'s result; raise `InvalidArgument` (its 400) or a `DownstreamError`.
 
         `context` (the request being answered) is not used: HTTP has no deadline to pass on.
         """
-        if self._session is None:
+        if self._routes is None:
             raise RuntimeError("Downstream.open() was not awaited")
-        url = next(self._targets[service])
         body = orjson.dumps({"op1": op1, "op2": op2})
         try:
-            async with self._session.post(url, data=body, headers=_HEADERS) as response:
-                status, payload = response.status, await response.read()
+            answer = await next(self._routes[service]).post(f"/{service}", body)
         except TimeoutError as exc:
             raise DownstreamTimeout(f"{service} timed out after {self.timeout:g} s") from exc
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:  # refused, reset, or a TLS failure (ssl.SSLError is an OSError)
             raise DownstreamUnavailable(f"{service} unavailable: {exc}") from exc
-        return _answer(service, status, payload)
+        return _answer(service, answer.status, answer.body)
 
 
 def _answer(service: str, status: int, payload: bytes) -> float:

@@ -26,7 +26,7 @@ from calcbench.core.telemetry import ServiceMetrics
 from calcbench.core.tls import TlsFiles
 from calculator_rest.app import create_app
 
-#: Above the percentage client's idle timeout (downstream.IDLE_SECONDS) and long enough that
+#: Above the HTTP clients' idle timeout (calcbench.core.http1.IDLE_SECONDS) and long enough that
 #: the load generator's pooled connections survive the pauses between rounds.
 KEEP_ALIVE_SECONDS = 75
 STARTUP_SECONDS = 10.0

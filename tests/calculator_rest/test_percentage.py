@@ -125,7 +125,7 @@ def test_silent_downstream_is_504_after_one_second(
     elapsed = time.monotonic() - started
     assert reply.status_code == 504
     assert reply.json() == {"detail": "multiplication timed out after 1 s"}
-    # The documented 1 s budget per downstream call. aiohttp's timer on uvloop may fire ~1 ms
+    # The documented 1 s budget per downstream call. The client's timer on uvloop may fire ~1 ms
     # early, far inside 0.1 s; above, 2 s for the rest of the round trip on a busy machine.
     assert 0.9 < elapsed < 3.0
     assert requests_total(service, "timeout") == 1
