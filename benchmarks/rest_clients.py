@@ -8,7 +8,7 @@ a closed loop of `--concurrency` callers for `--duration` seconds. Reported: req
 the client process's CPU microseconds per request (its CPU time over the loop only, imports
 excluded; wrk's from its rusage), plus the server's. Candidates: wrk (the native reference),
 aiohttp, httpx, a minimal asyncio-streams client, and `calculator_rest.downstream.Downstream`
-(aiohttp as percentage configures it).
+(percentage's own client).
 
 `server`: variants of the service app under wrk: `lean` (as shipped: orjson + hand checks on a
 FastAPI route), `pydantic` (a FastAPI body model validates), `starlette` (the lean endpoint on a
