@@ -8,7 +8,7 @@
 For each protocol: one addition service pinned to CPU 0; every client pinned to CPU 1, closed
 loop, `--concurrency` requests in flight:
 
-* REST: `calcbench load --concurrency C` (aiohttp, pool grows to C connections) and
+* REST: `calcbench load --concurrency C` (calcbench.core.http1, pool grows to C connections) and
   `wrk -t1 -cC` (a Lua script posts the JSON body);
 * gRPC: `calcbench load --concurrency C` (one channel, C concurrent calls) and
   `h2load -c1 -mC` (one connection, C streams; body = 5-byte gRPC prefix + Operands).

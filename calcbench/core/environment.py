@@ -17,7 +17,7 @@ from pathlib import Path
 #: The packages that shape the numbers: the services' stacks, the generator's, the analysis'.
 PACKAGES = (
     "calcbench", "grpcio", "protobuf", "fastapi", "uvicorn", "uvloop", "httptools",
-    "aiohttp", "httpx", "orjson", "pydantic", "prometheus-client", "hdrhistogram", "numpy",
+    "httpx", "orjson", "pydantic", "prometheus-client", "hdrhistogram", "numpy",
     "pandas", "psutil",
 )  # fmt: skip
 
