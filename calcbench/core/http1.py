@@ -121,8 +121,8 @@ class Pool:
 
     `post` raises TimeoutError, or an OSError (`ConnectionRefusedError`, `ConnectionLost`,
     `ssl.SSLCertVerificationError`, `ssl.SSLError`, ...) when the call failed before a whole
-    answer; any status is an `Answer`. Without `keepalive` every call opens a connection and
-    closes it after the answer.
+    answer; any status is an `Answer`. Without `keepalive` every call opens a connection, asks
+    for it closed (`Connection: close`) and closes it after the answer.
     """
 
     def __init__(
@@ -187,6 +187,8 @@ class Pool:
 
     def _head(self, path: str) -> bytes:
         head = f"POST {path} HTTP/1.1\r\nHost: {self.address}\r\n"
+        if not self._keepalive:  # as aiohttp's force_close asked: the server closes after answering
+            head += "Connection: close\r\n"
         head += "Content-Type: application/json\r\nContent-Length: "
         self._heads[path] = head.encode("latin-1")
         return self._heads[path]

@@ -170,6 +170,8 @@ def test_a_connection_per_call_when_not_kept_alive(
 
     run(scenario())
     assert server.connections == 3
+    asks_to_close = pool_options.get("keepalive") is False
+    assert all((b"\r\nConnection: close\r\n" in r) is asks_to_close for r in server.requests)
 
 
 def test_idle_connections_retire(run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
