@@ -232,6 +232,8 @@ def _floor(a: Analysis, protocol: str) -> str:
 def error_bars(a: Analysis) -> str:
     """What every latency is read against: the generator's lag and the measured floor."""
     lag = "; ".join(_lag(a, p) for p in PROTOCOLS)
+    if a.run.settings.get("realtime"):
+        lag += " (real-time loop thread)"
     floor = "; ".join(_floor(a, p) for p in PROTOCOLS)
     return (
         f"Read every latency against the generator's own error, its schedule lag (how late "

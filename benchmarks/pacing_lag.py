@@ -23,8 +23,8 @@ with timer callbacks: loops alone, heap not frozen: `select` (`selectors.SelectS
 `epoll-us` (`MicrosecondEpollSelector`), each also `+slack` (1 ns timer slack), `loadgen-gc`
 (the shipped loop); `loadgen-noslice` (as shipped, but the default time slice);
 `loadgen+spin` (as shipped, but polling instead of sleeping through waits under 0.2 ms); and
-`loadgen+fifo` (as shipped, the loop's thread real-time: needs root or CAP_SYS_NICE, and takes
-the cores from the services whenever it wakes, so the generator does not ship it).
+`loadgen+fifo` (as shipped with `--realtime`: the loop's thread real-time; needs root or
+CAP_SYS_NICE, and takes a core from the services whenever it wakes, so it is never the default).
 """
 
 from __future__ import annotations
@@ -96,20 +96,6 @@ class SpinningSelector(eventloop.MicrosecondEpollSelector):
         return ready
 
 
-class RealtimeLoop(eventloop.OnTimeEventLoop):
-    """The shipped loop, its thread real-time while it runs (SCHED_FIFO 1, not inherited by
-    the threads it starts); needs CAP_SYS_NICE. Only in this benchmark (see the module
-    docstring)."""
-
-    def run_forever(self) -> None:
-        fifo = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
-        os.sched_setscheduler(0, fifo, os.sched_param(1))
-        try:
-            super().run_forever()
-        finally:
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-
-
 @dataclass(frozen=True)
 class Variant:
     new_loop: Callable[[], asyncio.AbstractEventLoop]
@@ -131,9 +117,7 @@ VARIANTS: dict[str, Variant] = {
     "loadgen+spin": Variant(
         lambda: eventloop.OnTimeEventLoop(SpinningSelector()), frozen_heap=True
     ),
-    "loadgen+fifo": Variant(
-        lambda: RealtimeLoop(eventloop.MicrosecondEpollSelector()), frozen_heap=True
-    ),
+    "loadgen+fifo": Variant(lambda: eventloop.new_event_loop(realtime=True), frozen_heap=True),
 }
 SERVE_SECONDS = 60.0
 QUIET_SAMPLE_SECONDS = 3.0
@@ -265,8 +249,9 @@ def child(name: str, argv: list[str]) -> None:
     from loadgen import runner, worker
 
     variant = VARIANTS[name]
-    # The one worker (--workers 1) runs in this process, on the loop the runner creates.
-    runner.new_event_loop = variant.new_loop  # type: ignore[attr-defined]
+    # The one worker (--workers 1) runs in this process, on the loop the runner creates
+    # (the variant's, whatever --realtime says: `loadgen+fifo` is the real-time one).
+    runner.new_event_loop = lambda _realtime=False: variant.new_loop()  # type: ignore[attr-defined,assignment]
     if not variant.frozen_heap:
         worker.frozen_heap = nullcontext  # type: ignore[assignment]
     if variant.sleeping_pacer:

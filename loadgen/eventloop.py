@@ -31,7 +31,8 @@ At 2,000/s being on time costs CPU: the stock loop woke once per ~1 ms and sent 
 one of them late; this one wakes for each (1.7 context switches per request against 0.7, at
 ~55 us each on this VM). gRPC at 2,000/s stays late: grpc.aio keeps the loop busy (~180 us
 per call) and the five gRPC services fill both cores; only a real-time loop thread
-(`loadgen+fifo` in the benchmark: root only, 335 us per request) leaves on time (0.05/0.15).
+(`loadgen+fifo` in the benchmark, `--realtime` in the CLI: privileged, 325-335 us per request)
+leaves on time (0.045/0.16-0.20, even beside 15% of others' load).
 The short slice pays next to busy neighbours (rest 250/s beside a busy process: p99 1.2-1.6
 -> 0.6-0.75 ms); a final busy-wait (`loadgen+spin`: polls through waits under 0.2 ms) cost
 40 us more per request at 2,000/s for a p99 no better.
@@ -49,7 +50,7 @@ import selectors
 import sys
 from typing import Final
 
-from loadgen.wakeups import prompt_wakeups
+from loadgen.wakeups import prompt_wakeups, realtime_thread
 
 #: select(2)'s limit on descriptor numbers (glibc).
 FD_SETSIZE: Final = 1024
@@ -75,16 +76,22 @@ class MicrosecondEpollSelector(selectors.EpollSelector):
 
 
 class OnTimeEventLoop(asyncio.SelectorEventLoop):
-    """A selector event loop whose thread wakes promptly (`prompt_wakeups`) while it runs."""
+    """A selector event loop whose thread wakes promptly (`prompt_wakeups`) while it runs,
+    and with `realtime`, runs real-time (`realtime_thread`)."""
+
+    def __init__(self, selector: selectors.BaseSelector, realtime: bool = False) -> None:
+        super().__init__(selector)
+        self.realtime = realtime
 
     def run_forever(self) -> None:
-        with prompt_wakeups():
+        with prompt_wakeups(), realtime_thread(self.realtime):
             super().run_forever()
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
+def new_event_loop(realtime: bool = False) -> asyncio.AbstractEventLoop:
     """The loop for a load generator worker; create it before opening any connection, so
-    that its epoll descriptor has a low number (see `MicrosecondEpollSelector`)."""
+    that its epoll descriptor has a low number (see `MicrosecondEpollSelector`). `realtime`
+    (Linux only): its thread runs SCHED_FIFO while it runs (needs privilege)."""
     if sys.platform != "linux":
         return asyncio.new_event_loop()
-    return OnTimeEventLoop(MicrosecondEpollSelector())
+    return OnTimeEventLoop(MicrosecondEpollSelector(), realtime)

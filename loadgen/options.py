@@ -23,6 +23,7 @@ import typer
 
 from calcbench.core.vocabulary import Balancing, Protocol
 from loadgen.settings import CONNECTION_CAP, LoadSettings, parse_mix
+from loadgen.wakeups import realtime_permitted
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SETTING_FIELDS: Final = {f.name for f in dataclasses.fields(LoadSettings)}
@@ -102,6 +103,15 @@ def _template(
     mtls: Annotated[
         bool, typer.Option("--mtls", help="TLS, presenting the client certificate (mTLS).")
     ] = False,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime",
+            help="Run each worker's event loop thread real-time (SCHED_FIFO), so requests leave "
+            "on time beside busy services; it takes a core from them whenever it wakes. Needs "
+            "root or CAP_SYS_NICE.",
+        ),
+    ] = False,
     tls_dir: Annotated[
         Path | None,
         typer.Option(
@@ -149,4 +159,6 @@ def settings_from_options(values: Mapping[str, Any], **overrides: Any) -> LoadSe
         settings["mix"] = parse_mix(settings["mix"])
     if data.get("no_keepalive") and "keepalive" not in overrides:
         settings["keepalive"] = False
+    if settings.get("realtime") and not realtime_permitted():
+        raise ValueError("--realtime needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO above 0")
     return LoadSettings(**settings)

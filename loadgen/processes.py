@@ -54,7 +54,7 @@ def worker_process(
     def emit(stats: SecondStats) -> None:
         channel.put(("second", worker, stats.to_wire()))
 
-    loop = new_event_loop()
+    loop = new_event_loop(settings.realtime)
     try:
         coroutine = run_worker(
             settings, endpoints, worker, emit, wait_start, lambda: asked[0] or stop.is_set()

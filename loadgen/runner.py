@@ -149,7 +149,7 @@ def _in_process(session: _Session, stop: threading.Event) -> list[WorkerResult]:
         session.begin(t0, [os.getpid()])
         return t0
 
-    loop = new_event_loop()
+    loop = new_event_loop(session.settings.realtime)
     # The connection sampler's thread parses /proc for ~20 ms each second; with the default
     # 5 ms switch interval the event loop could wait that long for the GIL, and requests would
     # leave late. 0.5 ms bounds that wait; 0.05 ms measured no better (the loop then hands the

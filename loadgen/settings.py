@@ -47,7 +47,8 @@ class LoadSettings:
     `connections` (REST) and `channels` (gRPC) are per service, per target address and per
     worker process: each worker owns its connections. `tls`: every call over TLS, verified
     against the stack's CA (the endpoints say where it is); `mtls` (implies `tls`): the client
-    presents its certificate too.
+    presents its certificate too. `realtime`: each worker's loop thread runs SCHED_FIFO
+    (`loadgen.wakeups`), for requests that leave on time on a machine the services fill.
     """
 
     protocol: str = "rest"
@@ -67,6 +68,7 @@ class LoadSettings:
     balancing: str = "shared"
     tls: bool = False
     mtls: bool = False
+    realtime: bool = False
 
     def __post_init__(self) -> None:
         if self.mtls:

@@ -8,11 +8,19 @@ Both are per-thread settings any user may change (Linux; elsewhere these do noth
   whose slice is shorter than the running one's preempts it at once, instead of waiting for
   the running thread's slice (up to 1.4 ms on 2 cores) to run out. It changes how soon the
   thread runs, not how much CPU it gets (its weight, nice 0, is unchanged).
+
+One more needs privilege (root, CAP_SYS_NICE or an RLIMIT_RTPRIO above 0), and is asked for
+(`--realtime`), never taken by default:
+
+* real-time policy (SCHED_FIFO at the lowest priority): the thread runs as soon as it wakes,
+  ahead of every fair-scheduled thread, until it sleeps again. Threads it starts stay fair
+  (SCHED_RESET_ON_FORK); the kernel's real-time throttling leaves others 5% of each core.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import sys
 from collections.abc import Iterator
@@ -31,6 +39,9 @@ DEFAULT_SLICE: Final = 0
 _SCHED_ATTR_CALLS: Final = {"x86_64": (314, 315), "aarch64": (274, 275)}
 #: Policies whose slice `sched_runtime` sets: SCHED_OTHER, SCHED_BATCH.
 _FAIR_POLICIES: Final = (0, 3)
+
+#: The lowest real-time priority: above every fair thread, below any other real-time one.
+REALTIME_PRIORITY: Final = 1
 
 _LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
@@ -91,6 +102,43 @@ def set_time_slice(nanoseconds: int) -> bool:
     attr.sched_runtime = nanoseconds
     setattr_call = _SCHED_ATTR_CALLS[platform.machine()][0]
     return int(_LIBC.syscall(setattr_call, 0, ctypes.byref(attr), 0)) == 0
+
+
+def set_realtime(on: bool) -> bool:
+    """Make the calling thread SCHED_FIFO at `REALTIME_PRIORITY` (threads it starts later stay
+    fair), or fair again (SCHED_OTHER). False where it is not permitted or not Linux."""
+    if sys.platform != "linux":
+        return False
+    policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK if on else os.SCHED_OTHER
+    try:
+        os.sched_setscheduler(0, policy, os.sched_param(REALTIME_PRIORITY if on else 0))
+    except PermissionError:
+        return False
+    return True
+
+
+def realtime_permitted() -> bool:
+    """Whether this process may make a thread real-time (tried on the calling thread, which
+    is fair again afterwards)."""
+    if not set_realtime(True):
+        return False
+    set_realtime(False)
+    return True
+
+
+@contextmanager
+def realtime_thread(on: bool) -> Iterator[None]:
+    """While the block runs, the calling thread is real-time if `on` (see `set_realtime`).
+    Raises PermissionError where it may not be."""
+    if not on:
+        yield
+        return
+    if not set_realtime(True):
+        raise PermissionError("a real-time thread needs root, CAP_SYS_NICE or RLIMIT_RTPRIO")
+    try:
+        yield
+    finally:
+        set_realtime(False)
 
 
 @contextmanager

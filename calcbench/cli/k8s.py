@@ -32,7 +32,7 @@ k8s_app = typer.Typer(
 )
 
 #: The load flags that a situation sets itself, or that mean nothing in a cluster.
-_NOT_LOAD = ("protocol", "endpoints_file", "endpoint", "out", "balancing")
+_NOT_LOAD = ("protocol", "endpoints_file", "endpoint", "out", "balancing", "realtime")
 
 
 def _say(message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from calcbench.core.rundir import LOAD_FILES
+from loadgen.wakeups import realtime_permitted
 from tests.loadgen.conftest import FIVE, LocalStack
 
 LOAD = [sys.executable, "-m", "calcbench.cli", "load"]
@@ -122,6 +124,40 @@ def test_bad_flags_give_one_line(flags: list[str], message: str, tmp_path: Path)
     assert len(lines) == 1 and message in lines[0], done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def _without_cap_sys_nice() -> list[str]:
+    """A command prefix that runs its command without CAP_SYS_NICE (root keeps the rest)."""
+    if os.geteuid() != 0:
+        return []  # unprivileged already
+    return ["setpriv", "--inh-caps=-sys_nice", "--bounding-set=-sys_nice"]
+
+
+def test_realtime_without_privilege_gives_one_line(tmp_path: Path) -> None:
+    command = [*_without_cap_sys_nice(), *LOAD, *TO_ADDITION, "--realtime"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--realtime needs root, CAP_SYS_NICE" in lines[0], done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("stack", ["grpc"], indirect=True)  # the loop is protocol-free
+def test_realtime_run_records_it(stack: LocalStack, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    stack.endpoints.dump(endpoints)
+    flags = ["--protocol", stack.protocol, "--endpoints-file", str(endpoints), "--rate", "100"]
+    flags += ["--duration", "1", "--warmup", "0", "--realtime", "--out", str(tmp_path / "run")]
+    done = subprocess.run([*LOAD, *flags], capture_output=True, text=True, timeout=60)
+    if not realtime_permitted():  # this machine's user may not: the one-line refusal
+        assert done.returncode == 2 and "--realtime needs root" in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["settings"]["realtime"] is True and run["totals"]["requests"] == 100
+    assert run["generator"]["lag_ms"]["p99"] is not None
 
 
 # The interrupt path does not depend on the protocol; one stack is enough.

@@ -15,6 +15,8 @@ from loadgen.wakeups import (
     SLICE_NS,
     TIMER_SLACK_NS,
     prompt_wakeups,
+    realtime_permitted,
+    realtime_thread,
     set_time_slice,
     time_slice,
     timer_slack,
@@ -70,3 +72,30 @@ def test_the_slice_keeps_the_thread_nice_value() -> None:
     was_set, nice = in_thread(niced)
     if was_set:
         assert nice == 1
+
+
+def test_a_realtime_thread_is_fifo_inside_fair_after_and_its_threads_stay_fair() -> None:
+    def around() -> tuple[int, int, int]:
+        with realtime_thread(True):
+            inside = os.sched_getscheduler(0)
+            started: list[int] = []
+            child = threading.Thread(target=lambda: started.append(os.sched_getscheduler(0)))
+            child.start()
+            child.join()
+        return inside, started[0], os.sched_getscheduler(0)
+
+    if not in_thread(realtime_permitted):  # an unprivileged run: refused, and says why
+        with pytest.raises(PermissionError, match="CAP_SYS_NICE"):
+            in_thread(around)
+        return
+    inside, child, after = in_thread(around)
+    assert inside & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO
+    assert child == os.SCHED_OTHER and after == os.SCHED_OTHER
+
+
+def test_realtime_off_changes_nothing() -> None:
+    def around() -> int:
+        with realtime_thread(False):
+            return os.sched_getscheduler(0)
+
+    assert in_thread(around) == os.SCHED_OTHER
