@@ -29,6 +29,7 @@ from calcbench.core.endpoints import (
     format_address,
 )
 from calcbench.core.listening import PortShare
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import BALANCING_MODES, SERVICES
 from calcbench.orchestration.boot import (
     Bound,
@@ -214,10 +215,14 @@ class Stack:
         pki = self.settings.pki
         return None if pki is None else EndpointsTls(str(pki.ca), self.settings.mtls)
 
+    def _tls(self) -> TlsFiles | None:
+        """What the health checks present: the stack's CA (and client certificate, mTLS)."""
+        pki = self.settings.pki
+        return None if pki is None else pki.client(self.settings.mtls)
+
     def _wait_healthy(self, endpoints: Endpoints) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
-        pki = self.settings.pki
-        tls = None if pki is None else pki.client(self.settings.mtls)
+        tls = self._tls()
         for service in endpoints.services.values():
             for replica in service.replicas:
                 if not wait_healthy(self.settings.protocol, replica.address, deadline, tls):
@@ -274,7 +279,7 @@ class Stack:
             if r.id == launch.replica_id
         )
         deadline = time.monotonic() + self.settings.startup_timeout
-        if not wait_healthy(self.settings.protocol, replica.address, deadline):
+        if not wait_healthy(self.settings.protocol, replica.address, deadline, self._tls()):
             raise StackError(f"{replica.id} never became healthy again at {replica.address}")
         return time.monotonic() - started
 
