@@ -1,5 +1,6 @@
 """`--fault kill-replica` and `--fault error-rate` through the real CLI, and the run's exits on
-SIGTERM mid-run and SIGINT during start-up: exit status, run.json, and no process left."""
+SIGTERM mid-run and SIGINT during start-up: exit status, run.json, the killed replicas' server
+figures, and no process left."""
 
 from __future__ import annotations
 
@@ -115,15 +116,44 @@ def test_the_run_completes_and_leaves_no_process(fault_run: tuple[Path, Watched]
 def test_one_kill_per_phase_is_recorded(fault_run: tuple[Path, Watched]) -> None:
     out, _ = fault_run
     events = json.loads((out / "run.json").read_text())["fault_events"]
-    kills = [(e["phase"], e["protocol"], e["replica"]) for e in events if e["kind"] == "kill"]
-    assert sorted(kills) == [
+    kills = [e for e in events if e["kind"] == "kill"]
+    assert sorted((e["phase"], e["protocol"], e["replica"]) for e in kills) == [
         ("r1-grpc-shared", "grpc", "addition-0"),
         ("r1-rest-shared", "rest", "addition-0"),
     ]
-    for event in events:
+    for event in kills:
         # Armed by the first progress report (1 s in), due at 1.5 s: late only by scheduling.
         assert 1.5 <= event["second"] < 2.5
         assert event["restarted_in"] is not None
+        assert event["server_figures"] == "spliced"  # read just before the kill
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_a_killed_replicas_server_figures_span_both_its_processes(
+    fault_run: tuple[Path, Watched], protocol: str
+) -> None:
+    out, _ = fault_run
+    server = json.loads((out / f"phases/r1-{protocol}-shared/server.json").read_text())
+    rows = {row["replica"]: row for row in server["replicas"]}
+    for row in rows.values():
+        assert min(row["requests"].values()) >= 0 and row["cpu_seconds"] >= 0, row
+    killed = rows["addition-0"]
+    assert (killed["restarts"], killed["partial"]) == (1, False)
+    # The client counts every answer it got from addition; the server side, what the old
+    # process had answered by the reading just before the kill plus all the new one did. They
+    # differ only by the answers lost with the process or given in the moment between.
+    (client,) = [
+        r
+        for r in _rows(out / "summary.csv")
+        if (r["protocol"], r["operation"]) == (protocol, "addition")
+    ]
+    assert abs(killed["requests"]["ok"] - int(client["ok"])) <= 2, (killed, client)
+    (service,) = [
+        r
+        for r in _rows(out / "services.csv")
+        if (r["protocol"], r["replica"]) == (protocol, "addition-0")
+    ]
+    assert float(service["cpu_us_per_request"]) > 0 and float(service["requests"]) >= 0
 
 
 def test_the_killed_replica_is_unavailable_and_the_failing_one_errs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from calcbench.orchestration.phase import Member, server_report
 from calcbench.orchestration.scrape import Reading, Scrape
 from calcbench.orchestration.served import Restart, served
 
@@ -71,3 +72,21 @@ def test_a_phase_adds_up_every_process_of_the_replica(
     assert window.scrape.buckets == {"0.001": ok + errors, "+Inf": ok + errors}
     assert window.cpu_seconds == pytest.approx(cpu)
     assert window.partial is partial
+
+
+def test_server_json_never_holds_a_negative_count_or_cpu() -> None:
+    # What a kill did before: the restarted process's counters and CPU, less the old one's.
+    group = [Member("addition", "addition-0", "", None), Member("addition", "addition-1", "", 1)]
+    before = {"addition-0": _at(900, 9, 40.0), "addition-1": _at(900, 9, 40.0)}
+    after = {"addition-0": _at(20, 0, 0.5), "addition-1": _at(950, 9, 40.2)}
+    killed = Restart("addition-0", "kill", _at(930, 9, 40.1), 0.45, pid=7, seconds=0.6)
+    report = server_report(group, before, after, {}, 4.0, [killed])
+    rows = {row["replica"]: row for row in report["replicas"]}
+    assert rows["addition-0"]["requests"] == {"ok": 50, "server_error": 0}
+    assert rows["addition-0"]["cpu_seconds"] == pytest.approx(0.15)
+    assert (rows["addition-0"]["restarts"], rows["addition-0"]["partial"]) == (1, False)
+    assert rows["addition-1"]["requests"] == {"ok": 50, "server_error": 0}
+    assert (rows["addition-1"]["restarts"], rows["addition-1"]["partial"]) == (0, False)
+    for row in rows.values():
+        assert min(row["requests"].values()) >= 0 and row["cpu_seconds"] >= 0
+        assert all(count >= 0 for _, count in row["buckets"])
