@@ -9,6 +9,9 @@ own start, at the earliest one second in, and its event records the second it re
 A replica that cannot start again stops the load (as Ctrl-C would) and leaves its one-line
 error in `error`, for the run to raise. The restarts themselves are kept (`restarts`) for the
 phase's server-side figures (`calcbench.orchestration.served`).
+
+Between phases nobody watches: `revive_between` restarts what died there before the next phase
+of its stack takes its first reading.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def _figures(event: FaultEvent) -> str:
     if event.second is None:
         return "whole"  # restarted before the phase's first reading
     return "partial" if event.lost else "spliced"
+
+
+def revive_between(stack: Stack) -> list[FaultEvent]:
+    """Restart the replicas of `stack` that died since its last phase (StackError if one
+    cannot start): an event each, with no second, for run.json."""
+    return [FaultEvent.of(restart, None) for restart in stack.revive()]
 
 
 class PhaseFaults:

@@ -1,6 +1,6 @@
-"""`--fault kill-replica` and `--fault error-rate` through the real CLI, and the run's exits on
-SIGTERM mid-run and SIGINT during start-up: exit status, run.json, the killed replicas' server
-figures, and no process left."""
+"""`--fault kill-replica` and `--fault error-rate` through the real CLI (with a replica that dies
+between phases too), and the run's exits on SIGTERM mid-run and SIGINT during start-up: exit
+status, run.json, the killed replicas' server figures, and no process left."""
 
 from __future__ import annotations
 
@@ -97,19 +97,36 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _replica(watched: Watched, protocol: str, replica: str) -> psutil.Process:
+    (found,) = [
+        p
+        for p in watched.seen.values()
+        if f"calculator_{protocol}" in (cmd := p.cmdline()) and cmd[-1:] == [replica]
+    ]
+    return found
+
+
+def _first_phase_only(out: Path) -> Callable[[Watched], bool]:
+    """True once the first phase (REST's) has begun, before the second (gRPC's)."""
+    return lambda _: (out / "phases/r1-rest-shared").is_dir()
+
+
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Watched]]:
     out = tmp_path_factory.mktemp("faults") / "r"
     command = [*SHORT, "--duration", "4", "--rate", "100", *FAULTS, "--out", str(out)]
-    watched = _watch(command)
-    yield out, watched
+    watched = _watch(command, until=_first_phase_only(out))
+    # The gRPC stack idles through REST's 4 s: its addition-0 dies between gRPC's phases.
+    assert not (out / "phases/r1-grpc-shared").exists(), watched.stderr
+    _replica(watched, "grpc", "addition-0").kill()
+    yield out, _finish(watched)
 
 
 def test_the_run_completes_and_leaves_no_process(fault_run: tuple[Path, Watched]) -> None:
     _out, watched = fault_run
     assert watched.process.returncode == 0, watched.stderr + watched.stdout
-    # 5 services x 2 stacks, plus the two restarted addition replicas.
-    assert len(watched.seen) >= 12
+    # 5 services x 2 stacks, plus the two killed addition replicas and gRPC's dead one again.
+    assert len(watched.seen) >= 13
     assert not watched.left_alive()
 
 
@@ -126,6 +143,24 @@ def test_one_kill_per_phase_is_recorded(fault_run: tuple[Path, Watched]) -> None
         assert 1.5 <= event["second"] < 2.5
         assert event["restarted_in"] is not None
         assert event["server_figures"] == "spliced"  # read just before the kill
+
+
+def test_a_replica_dead_between_phases_is_restarted_before_the_next(
+    fault_run: tuple[Path, Watched],
+) -> None:
+    out, _ = fault_run
+    meta = json.loads((out / "run.json").read_text())
+    (died,) = [e for e in meta["fault_events"] if e["kind"] == "died"]
+    assert died.pop("restarted_in") > 0
+    assert died == {
+        "phase": "r1-grpc-shared",
+        "protocol": "grpc",
+        "kind": "died",
+        "replica": "addition-0",
+        "second": None,
+        "server_figures": "whole",
+    }
+    assert any("addition-0 had exited by itself before" in w for w in meta["warnings"])
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
