@@ -122,6 +122,9 @@ class PhaseFaults:
             timer.cancel()
             timer.join()
         self._watchdog.join()
+        if self.error is None:
+            # One last look: a replica dead since the watchdog's would fail the closing scrape.
+            self._look()
 
     def _second(self) -> float:
         return time.monotonic() - self._started - self._warmup
@@ -136,14 +139,19 @@ class PhaseFaults:
         self._record([restart], second)
 
     def _watch(self) -> None:
-        while not self._done.wait(WATCH_INTERVAL):
-            second = self._second()
-            try:
-                revived = self._stack.revive()
-            except StackError as exc:
-                self._fail(str(exc), FaultEvent("died", "?", second, None, lost=True))
-                return
-            self._record(revived, second)
+        while not self._done.wait(WATCH_INTERVAL) and self._look():
+            pass
+
+    def _look(self) -> bool:
+        """Restart the replicas that died; False if one could not start."""
+        second = self._second()
+        try:
+            revived = self._stack.revive()
+        except StackError as exc:
+            self._fail(str(exc), FaultEvent("died", "?", second, None, lost=True))
+            return False
+        self._record(revived, second)
+        return True
 
     def _record(self, restarts: list[Restart], second: float) -> None:
         # From the timers and the watchdog alike: one `extend` of a list is atomic.
@@ -154,5 +162,6 @@ class PhaseFaults:
         if self.error is None:
             self.error = error
             # The load stops on SIGINT as on Ctrl-C, keeping what it measured; the run then
-            # raises `error` instead of reporting an interrupt.
-            os.kill(os.getpid(), signal.SIGINT)
+            # raises `error` instead of reporting an interrupt. Once it is over, only the latter.
+            if not self._done.is_set():
+                os.kill(os.getpid(), signal.SIGINT)

@@ -2,7 +2,8 @@
 
 The sibling holds the shared port (SO_REUSEPORT) while the replica is down, and the new process
 must join it there, on its own port too, and answer; a replica that died between phases is
-restarted by `revive_between` before the next one. Nothing may be left running after the stop.
+restarted by `revive_between` before the next one, and one that died as a phase ended by the
+phase's faults on their way out. Nothing may be left running after the stop.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from calcbench.core.endpoints import Endpoints
 from calcbench.core.protos.calculator.v1 import calculator_pb2
 from calcbench.core.rpc import METHOD_PATHS
 from calcbench.core.vocabulary import REPLICA_HEADER
-from calcbench.orchestration.chaos import revive_between
+from calcbench.orchestration.chaos import PhaseFaults, revive_between
 from calcbench.orchestration.scrape import scrape
 from calcbench.orchestration.supervisor import Stack, StackSettings
 
@@ -138,3 +139,12 @@ def test_a_replica_dead_between_phases_is_restarted_before_the_next(stack: Stack
     shared = stack.endpoints.services["addition"].address
     _until_answered_by(stack.settings.protocol, shared, "addition-0")
     assert revive_between(stack) == []  # nothing else died
+
+
+def test_a_replica_dead_as_a_phase_ends_is_back_for_its_closing_scrape(stack: Stack) -> None:
+    with PhaseFaults(stack, [], warmup=0.0) as faults:
+        _kill(stack, "subtraction-1")
+    # Whether the watchdog saw it or the last look as the phase ended: restarted, once.
+    assert [(r.kind, r.replica) for r in faults.restarts] == [("died", "subtraction-1")]
+    assert [(e.kind, e.to_dict()["server_figures"]) for e in faults.events] == [("died", "partial")]
+    assert _ok_count(stack, "subtraction-1") == 0  # its metrics answer
