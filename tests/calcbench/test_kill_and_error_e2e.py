@@ -197,8 +197,11 @@ def test_the_killed_replica_is_unavailable_and_the_failing_one_errs(
     out, _ = fault_run
     errors = {(r["protocol"], r["operation"], r["outcome"]) for r in _rows(out / "errors.csv")}
     for protocol in ("rest", "grpc"):
-        assert (protocol, "addition", "unavailable") in errors
         assert (protocol, "subtraction", "server_error") in errors
+    # REST's calls find the port closed for the half second its restart takes. gRPC's need not
+    # fail: the first call after the kill makes the channel reconnect, and when the replica is
+    # already back (its restart takes 0.2 s on a quiet machine) it succeeds (seen: 1 run in 4).
+    assert ("rest", "addition", "unavailable") in errors
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
