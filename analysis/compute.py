@@ -61,6 +61,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
     cpu_client = client.client_cpu(run, counts).set_index("phase")["cpu_us"]
     totals = counts[counts["operation"] == "all"].set_index("phase")["requests"]
     cpu_server = server.server_cpu(scrapes).set_index("phase")["cpu_us"]
+    partial = server.partial_replicas(scrapes)
     rows = []
     for phase in run.phases:
         requests = float(totals.get(phase.name, float("nan")))
@@ -78,6 +79,7 @@ def phase_table(run: Run, counts: pd.DataFrame, scrapes: pd.DataFrame) -> pd.Dat
                 "seconds": phase.measured_seconds,
                 "client_cpu_us": float(cpu_client.get(phase.name, float("nan"))),
                 "server_cpu_us": float(cpu_server.get(phase.name, float("nan"))),
+                "server_partial": partial.get(phase.name, ""),
                 "lag_p50_ms": float(lag.get("p50", float("nan"))),
                 "lag_p99_ms": float(lag.get("p99", float("nan"))),
                 "bound": bool(generator.get("bound", False)),

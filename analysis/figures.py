@@ -117,7 +117,7 @@ def _fault_seconds(a: Analysis) -> dict[tuple[int, str, str], list[float]]:
     out: dict[tuple[int, str, str], list[float]] = {}
     for event in a.run.meta.get("fault_events") or []:
         key = keys.get(str(event.get("phase")))
-        if key is not None:
+        if key is not None and event.get("second") is not None:
             out.setdefault(key, []).append(float(event["second"]))
     return out
 

@@ -54,7 +54,18 @@ def warnings(a: Analysis) -> list[str]:
         out += [f"{phase.name}: {w}" for w in generator.get("warnings") or []]
         if phase.meta.get("interrupted"):
             out.append(f"{phase.name}: interrupted before its planned end.")
+    out += _partial_servers(a.phases)
     return list(dict.fromkeys(out + _unexpected_errors(a.errors)))
+
+
+def _partial_servers(phases: pd.DataFrame) -> list[str]:
+    """A warning per phase whose server figures miss part of a replica's work."""
+    rows = phases[phases["server_partial"] != ""] if "server_partial" in phases else phases[:0]
+    return [
+        f"{r['phase']}: the server figures of {r['server_partial']} cover only part of the "
+        "phase: a process of it went down and what it had served was lost."
+        for r in rows.to_dict("records")
+    ]
 
 
 def _unexpected_errors(errors: pd.DataFrame) -> list[str]:
@@ -209,7 +220,14 @@ def fault_findings(a: Analysis) -> list[str]:
     events = a.run.meta.get("fault_events") or []
     if not events:
         return []
-    return recovery_findings(recoveries(a.timeseries, a.phases, events))
+    out = recovery_findings(recoveries(a.timeseries, a.phases, events))
+    if any(e.get("server_figures") == "spliced" for e in events):
+        out.append(
+            "Server figures of a killed replica add up its two processes: the old one's "
+            "counters and CPU read just before the kill, the new one's from its start (its CPU "
+            "from its ready line, so that its start-up is not counted as serving)."
+        )
+    return out
 
 
 def _lag(a: Analysis, protocol: str) -> str:

@@ -39,11 +39,12 @@ def recovery_seconds(errors: pd.Series, kill_second: float) -> float | None:
 def recoveries(
     timeseries: pd.DataFrame, phases: pd.DataFrame, events: Sequence[Mapping[str, Any]]
 ) -> pd.DataFrame:
-    """One row per fault event: phase, protocol, replica, second, restarted_in, recovered_in."""
+    """One row per fault event in a phase (not those between phases, with no second): phase,
+    protocol, kind, replica, second, restarted_in, recovered_in."""
     names = phases.set_index("phase")[["round", "balancing", "protocol"]]
     rows = []
     for event in events:
-        if event.get("phase") not in names.index:
+        if event.get("phase") not in names.index or event.get("second") is None:
             continue
         key = names.loc[event["phase"]]
         service = str(event.get("replica", "")).rsplit("-", 1)[0]
@@ -52,6 +53,7 @@ def recoveries(
             {
                 "phase": event["phase"],
                 "protocol": key["protocol"],
+                "kind": event.get("kind", "kill"),
                 "replica": event.get("replica"),
                 "second": float(event["second"]),
                 "restarted_in": event.get("restarted_in"),
@@ -75,6 +77,8 @@ def _errors(timeseries: pd.DataFrame, key: pd.Series, service: str) -> pd.Series
 
 def recovery_findings(table: pd.DataFrame) -> list[str]:
     """A sentence per protocol: each event's restart and recovery, and how its client recovers."""
+    if table.empty:
+        return []
     out = []
     for protocol, rows in table.groupby("protocol", sort=False):
         parts = [_event(r) for r in rows.to_dict("records")]
@@ -85,10 +89,13 @@ def recovery_findings(table: pd.DataFrame) -> list[str]:
 
 def _event(row: Mapping[Hashable, Any]) -> str:
     restarted = row["restarted_in"]
-    head = f"{row['replica']} killed {row['second']:.1f} s into {row['phase']}"
+    killed = row.get("kind", "kill") == "kill"
+    head = f"{row['replica']} {'killed' if killed else 'died'} {row['second']:.1f} s into "
+    head += str(row["phase"])
     if restarted is not None:
         head += f", restarted in {restarted:.1f} s"
     recovered = row["recovered_in"]
     if recovered is None:
         return f"{head}, errors not back to their earlier level before the phase ended"
-    return f"{head}, errors back to their earlier level {recovered:.1f} s after the kill"
+    since = "the kill" if killed else "it died"
+    return f"{head}, errors back to their earlier level {recovered:.1f} s after {since}"

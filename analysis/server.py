@@ -1,7 +1,8 @@
 """Server-side summaries from the services' own metrics: the columns of `linkerd viz stat`.
 
 Each phase's server.json holds, per replica, the deltas of its Prometheus counters and histogram
-between the scrapes before and after the phase. Rounds merge by adding those deltas.
+between the scrapes before and after the phase (added up over its processes when it restarted;
+`partial` when what one of them served was lost). Rounds merge by adding those deltas.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ SCRAPE_COLUMNS = [
     "seconds",
     "tcp_conn",
     "cpu_seconds",
+    "partial",
 ]
 
 
@@ -67,6 +69,8 @@ class Scrape:
     buckets: tuple[tuple[float | str, float], ...]
     tcp_conn: float
     cpu_seconds: float
+    #: Part of the phase is missing: a process of the replica went down and its count was lost.
+    partial: bool = False
 
 
 def read_scrapes(run: Run) -> list[Scrape]:
@@ -87,6 +91,7 @@ def read_scrapes(run: Run) -> list[Scrape]:
                     buckets=tuple((b, float(c)) for b, c in entry.get("buckets") or []),
                     tcp_conn=float(entry.get("tcp_conn") or 0),
                     cpu_seconds=float(entry.get("cpu_seconds") or 0.0),
+                    partial=bool(entry.get("partial", False)),
                 )
             )
     return scrapes
@@ -107,6 +112,7 @@ def scrape_frame(scrapes: Iterable[Scrape]) -> pd.DataFrame:
             s.seconds,
             s.tcp_conn,
             s.cpu_seconds,
+            s.partial,
         )
         for s in scrapes
     ]
@@ -190,3 +196,11 @@ def server_cpu(scrapes: pd.DataFrame) -> pd.DataFrame:
     keys = ["phase", "protocol", "balancing", "round"]
     summed = scrapes.groupby(keys, as_index=False, sort=False).agg(cpu=("cpu_seconds", "sum"))
     return summed.assign(cpu_us=summed["cpu"] * 1e6).drop(columns="cpu")
+
+
+def partial_replicas(scrapes: pd.DataFrame) -> dict[str, str]:
+    """Phase -> the replicas whose server figures cover only part of it (`a-0, b-1`)."""
+    if scrapes.empty or "partial" not in scrapes:
+        return {}
+    rows = scrapes[scrapes["partial"].astype(bool)]
+    return {str(k): ", ".join(g["replica"].astype(str)) for k, g in rows.groupby("phase")}

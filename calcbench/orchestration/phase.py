@@ -2,7 +2,8 @@
 
 The services' own metrics are scraped around the load (warm-up included, so the server's
 count equals every request the client sent in the phase), plus one scrape of the open TCP
-connections halfway through the measured window, while the client's connections are up.
+connections halfway through the measured window, while the client's connections are up. A
+replica restarted in the phase is added up over its processes (`served`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 from calcbench.core.endpoints import Endpoints
 from calcbench.core.rundir import SERVER
-from calcbench.orchestration.scrape import Scrape, bucket_rows, scrape
+from calcbench.orchestration.chaos import PhaseFaults
+from calcbench.orchestration.scrape import Reading, bucket_rows, read, scrape
+from calcbench.orchestration.served import Restart, served
 from loadgen import LoadResult, Progress, run_load
 from loadgen.settings import LoadSettings
 
@@ -44,19 +46,14 @@ def members(endpoints: Endpoints) -> list[Member]:
     ]
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of a process (0 when it is gone or unknown)."""
-    if pid is None:
-        return 0.0
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
+def _snapshot(group: list[Member], client: httpx.Client) -> dict[str, Reading]:
+    return {m.replica: read(m.metrics, m.pid, client) for m in group}
 
 
-def _snapshot(group: list[Member], client: httpx.Client) -> dict[str, tuple[Scrape, float]]:
-    return {m.replica: (scrape(m.metrics, client), cpu_seconds(m.pid)) for m in group}
+def _now(group: list[Member], restarts: Sequence[Restart]) -> list[Member]:
+    """`group` with each restarted replica's latest process."""
+    pids = {restart.replica: restart.pid for restart in restarts}
+    return [replace(m, pid=pids.get(m.replica, m.pid)) for m in group]
 
 
 class _MidpointConnections:
@@ -87,25 +84,30 @@ class _MidpointConnections:
 
 def server_report(
     group: list[Member],
-    before: dict[str, tuple[Scrape, float]],
-    after: dict[str, tuple[Scrape, float]],
-    connections: dict[str, float],
+    before: Mapping[str, Reading],
+    after: Mapping[str, Reading],
+    connections: Mapping[str, float],
     seconds: float,
+    restarts: Sequence[Restart] = (),
 ) -> dict[str, Any]:
-    """The phase's `server.json`: what each replica served between the two snapshots."""
+    """The phase's `server.json`: what each replica served between the two snapshots, over
+    every process it had in between (`restarts`); `partial` when some of it was lost."""
     rows = []
     for m in group:
-        window = after[m.replica][0].minus(before[m.replica][0])
+        own = [restart for restart in restarts if restart.replica == m.replica]
+        window = served(before[m.replica], after[m.replica], own)
         rows.append(
             {
                 "service": m.service,
                 "replica": m.replica,
-                "requests": window.requests,
-                "buckets": bucket_rows(window.buckets),
-                "sum_seconds": window.sum_seconds,
-                "count": window.count,
-                "tcp_conn": connections.get(m.replica, window.tcp_conn),
-                "cpu_seconds": after[m.replica][1] - before[m.replica][1],
+                "requests": window.scrape.requests,
+                "buckets": bucket_rows(window.scrape.buckets),
+                "sum_seconds": window.scrape.sum_seconds,
+                "count": window.scrape.count,
+                "tcp_conn": connections.get(m.replica, window.scrape.tcp_conn),
+                "cpu_seconds": window.cpu_seconds,
+                "restarts": len(own),
+                "partial": window.partial,
             }
         )
     return {"seconds": seconds, "replicas": rows}
@@ -116,22 +118,23 @@ def run_phase(
     endpoints: Endpoints,
     phase_dir: Path,
     progress: Callable[[Progress], None] | None = None,
-    during: contextlib.AbstractContextManager[object] | None = None,
+    faults: PhaseFaults | None = None,
 ) -> LoadResult:
     """Run the load of one phase into `phase_dir` and write its `server.json` beside it.
 
-    `during` is entered as the load starts and left before the closing scrape (the faults of
-    the phase, whose restarted replicas must be back to be scraped)."""
+    `faults` is entered as the load starts and left before the closing scrape, so that its
+    restarted replicas are back to be scraped; their restarts join up the figures."""
     group = members(endpoints)
     settings = replace(load, protocol=endpoints.protocol)
     midpoint = settings.warmup + settings.duration / 2
     with httpx.Client(timeout=5.0) as client:
         before = _snapshot(group, client)
         started = time.monotonic()
-        with _MidpointConnections(group, midpoint) as sampler, during or contextlib.nullcontext():
+        with _MidpointConnections(group, midpoint) as sampler, faults or contextlib.nullcontext():
             result = run_load(settings, endpoints, phase_dir, progress)
         elapsed = time.monotonic() - started
-        after = _snapshot(group, client)
-    report = server_report(group, before, after, sampler.counts, elapsed)
+        restarts = faults.restarts if faults is not None else []
+        after = _snapshot(_now(group, restarts), client)
+    report = server_report(group, before, after, sampler.counts, elapsed, restarts)
     (phase_dir / SERVER).write_text(json.dumps(report, indent=1) + "\n")
     return result

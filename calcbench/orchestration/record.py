@@ -51,8 +51,9 @@ class RunRecord:
         self.save()
 
     def add_fault_events(self, phase: Phase, events: list[dict[str, Any]]) -> None:
-        """What went down in the phase (see `chaos.FaultEvent`), for the report's markers and
-        its time to recovery."""
+        """What went down in the phase, or before it with `second` null (see
+        `chaos.FaultEvent`), for the report's markers, its time to recovery and which
+        replicas' server figures are partial."""
         if events:
             entry = {"phase": phase.name, "protocol": phase.protocol}
             self.data["fault_events"] += [{**entry, **event} for event in events]

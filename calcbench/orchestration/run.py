@@ -17,7 +17,7 @@ from typing import Protocol
 from calcbench.core.rundir import CALIBRATION, CALIBRATION_DIR, LOGS, WIRE
 from calcbench.core.vocabulary import PROTOCOLS
 from calcbench.orchestration.calibration import CalibrationRow, calibrate, write_calibration
-from calcbench.orchestration.chaos import PhaseFaults
+from calcbench.orchestration.chaos import FaultEvent, PhaseFaults, revive_between
 from calcbench.orchestration.interrupt import Interrupted, latch
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.plan import Phase, RunSettings, plan_phases
@@ -134,15 +134,18 @@ def _run_mode(
             latch.check()
             number = len(outcome.completed) + 1
             display.phase_started(phase, number, outcome.planned)
-            endpoints = stacks[phase.protocol, phase.tls].endpoints
+            stack = stacks[phase.protocol, phase.tls]
+            revived = revive_between(stack)
+            endpoints = stack.endpoints
             assert endpoints is not None  # a started stack has its endpoints
             load = tls_load(replace(settings.load, balancing=phase.balancing), phase.tls)
-            faults = PhaseFaults(stacks[phase.protocol, phase.tls], settings.kills, load.warmup)
+            faults = PhaseFaults(stack, settings.kills, load.warmup)
             progress = faults.progress(display.progress)
-            result = run_phase(load, endpoints, record.phase_dir(phase), progress, during=faults)
-            warnings = list(result.warnings) + _died(faults)
+            result = run_phase(load, endpoints, record.phase_dir(phase), progress, faults)
+            events = revived + faults.events
+            warnings = list(result.warnings) + _died(events)
             record.add_phase(phase, completed=not result.interrupted, warnings=warnings)
-            record.add_fault_events(phase, [event.to_dict() for event in faults.events])
+            record.add_fault_events(phase, [event.to_dict() for event in events])
             outcome.warnings += [f"{phase.name}: {w}" for w in warnings]
             display.phase_finished(phase, result)
             if faults.error is not None:
@@ -156,13 +159,18 @@ def _run_mode(
         display.status("stopping both stacks")
 
 
-def _died(faults: PhaseFaults) -> list[str]:
-    """A warning per replica that died by itself (and was restarted) during the phase."""
-    return [
-        f"{e.replica} exited by itself {e.second:.1f} s into the phase and was restarted"
-        for e in faults.events
-        if e.kind == "died"
-    ]
+def _died(events: list[FaultEvent]) -> list[str]:
+    """A warning per replica that died by itself (and was restarted) before or in the phase."""
+    return [_died_warning(e) for e in events if e.kind == "died"]
+
+
+def _died_warning(event: FaultEvent) -> str:
+    if event.second is None:
+        return f"{event.replica} had exited by itself before the phase and was restarted"
+    return (
+        f"{event.replica} exited by itself {event.second:.1f} s into the phase and was "
+        "restarted; its server figures cover only the phase since then"
+    )
 
 
 def run_comparison(settings: RunSettings, display: RunDisplay) -> RunOutcome:

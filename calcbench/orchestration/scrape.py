@@ -1,7 +1,8 @@
 """Read the services' own Prometheus metrics: parse (pure) and fetch (httpx, control plane).
 
-`calcbench run` scrapes every replica before and after each phase; the difference is what the
-replica served in that phase, the way `linkerd viz stat` computes its columns.
+`calcbench run` reads every replica (its metrics and its process's CPU) before and after each
+phase; the difference is what the replica served in that phase, the way `linkerd viz stat`
+computes its columns (`calcbench.orchestration.served` adds up a replica that restarted).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
+import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -33,9 +35,55 @@ class Scrape:
             tcp_conn=self.tcp_conn,
         )
 
+    def plus(self, other: Scrape) -> Scrape:
+        """Two windows one after the other (tcp_conn stays `other`'s, the later value)."""
+        return Scrape(
+            requests=_add(self.requests, other.requests),
+            buckets=_add(self.buckets, other.buckets),
+            sum_seconds=self.sum_seconds + other.sum_seconds,
+            count=self.count + other.count,
+            tcp_conn=other.tcp_conn,
+        )
+
+    def fell_below(self, before: Scrape) -> bool:
+        """True when a counter is lower than in `before`: the process started again from 0."""
+        pairs = [(self.sum_seconds, before.sum_seconds), (self.count, before.count)]
+        for now, then in [(self.requests, before.requests), (self.buckets, before.buckets)]:
+            pairs += [(now.get(key, 0.0), value) for key, value in then.items()]
+        return any(now < then for now, then in pairs)
+
 
 def _subtract(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
     return {key: value - before.get(key, 0.0) for key, value in after.items()}
+
+
+def _add(first: Mapping[str, float], second: Mapping[str, float]) -> dict[str, float]:
+    return {key: first.get(key, 0.0) + second.get(key, 0.0) for key in {**first, **second}}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One replica process at one moment: its counters and its CPU seconds so far."""
+
+    scrape: Scrape
+    cpu_seconds: float
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process (0 when it is gone or unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def read(address: str, pid: int | None, client: httpx.Client) -> Reading:
+    """The replica's metrics at `address` and its process's CPU; httpx.HTTPError when
+    unreachable."""
+    return Reading(scrape(address, client), cpu_seconds(pid))
 
 
 def parse_metrics(text: str) -> Scrape:

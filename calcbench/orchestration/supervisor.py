@@ -19,7 +19,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import IO
+from typing import IO, Final
+
+import httpx
 
 from calcbench.core.endpoints import (
     Endpoints,
@@ -29,6 +31,7 @@ from calcbench.core.endpoints import (
     format_address,
 )
 from calcbench.core.listening import PortShare
+from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import BALANCING_MODES, SERVICES
 from calcbench.orchestration.boot import (
     Bound,
@@ -40,8 +43,13 @@ from calcbench.orchestration.boot import (
 )
 from calcbench.orchestration.health import wait_healthy
 from calcbench.orchestration.interrupt import latch
+from calcbench.orchestration.scrape import Reading, cpu_seconds, read
+from calcbench.orchestration.served import Restart
 
-__all__ = ["BALANCING_MODES", "PortTaken", "Stack", "StackError", "StackSettings"]
+__all__ = ["BALANCING_MODES", "PortTaken", "Restart", "Stack", "StackError", "StackSettings"]
+
+#: How long a kill waits for the replica's last reading: a hung replica is killed anyway.
+LAST_READING_TIMEOUT: Final = 1.0
 
 
 class StackError(RuntimeError):
@@ -81,6 +89,8 @@ class Stack:
         # fault's short-lived thread would be sent SIGTERM as soon as that thread returned.
         self._spawner: ThreadPoolExecutor | None = None
         self.endpoints: Endpoints | None = None
+        #: Every restart so far, in the order made (a phase reads those made during it).
+        self.restarts: list[Restart] = []
 
     def __enter__(self) -> Stack:
         self.start()
@@ -214,34 +224,48 @@ class Stack:
         pki = self.settings.pki
         return None if pki is None else EndpointsTls(str(pki.ca), self.settings.mtls)
 
+    def _tls(self) -> TlsFiles | None:
+        """What the health checks present: the stack's CA (and client certificate, mTLS)."""
+        pki = self.settings.pki
+        return None if pki is None else pki.client(self.settings.mtls)
+
     def _wait_healthy(self, endpoints: Endpoints) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
-        pki = self.settings.pki
-        tls = None if pki is None else pki.client(self.settings.mtls)
+        tls = self._tls()
         for service in endpoints.services.values():
             for replica in service.replicas:
                 if not wait_healthy(self.settings.protocol, replica.address, deadline, tls):
                     raise StackError(f"{replica.id} never became healthy at {replica.address}")
 
-    def kill_and_restart(self, replica_id: str) -> float:
-        """SIGKILL the replica, start it again on the same ports; the seconds until it was
-        healthy again. StackError (one line) if it cannot start."""
+    def kill_and_restart(self, replica_id: str) -> Restart:
+        """Read the replica (its counters and CPU, for the phase's figures), SIGKILL it, start
+        it again on the same ports. StackError (one line) if it cannot start."""
         with self._lock:
             child = self._children.get(replica_id)
             if child is None:
                 raise StackError(f"{replica_id}: the stack is stopped")
+            last = self._last_reading(child)
             child.process.kill()
             child.process.wait()
-            return self._restart(child)
+            return self._restart(child, "kill", last)
 
-    def revive(self) -> dict[str, float]:
-        """Restart every replica that exited by itself: replica id -> seconds until healthy
-        again. StackError (one line) for one that cannot start."""
+    def revive(self) -> list[Restart]:
+        """Restart every replica that exited by itself. StackError (one line) for one that
+        cannot start."""
         with self._lock:
             dead = [c for c in self._children.values() if c.process.poll() is not None]
-            return {child.replica_id: self._restart(child) for child in dead}
+            return [self._restart(child, "died", None) for child in dead]
 
-    def _restart(self, child: _Child) -> float:
+    def _last_reading(self, child: _Child) -> Reading | None:
+        """The replica's counters and CPU now; None if its metrics do not answer in time."""
+        address = format_address(self.settings.host, self._bound[child.replica_id].metrics_port)
+        try:
+            with httpx.Client(timeout=LAST_READING_TIMEOUT) as client:
+                return read(address, child.process.pid, client)
+        except httpx.HTTPError:
+            return None
+
+    def _restart(self, child: _Child, kind: str, last: Reading | None) -> Restart:
         started = time.monotonic()
         _close(child)
         bound = self._bound[child.replica_id]
@@ -259,13 +283,14 @@ class Stack:
         if self._spawner is None:
             self._spawner = ThreadPoolExecutor(1, thread_name_prefix="spawner")
         try:
-            self._respawn(launch)
+            fresh = self._respawn(launch)
         except PortTaken:
             raise
         except StackError:
             # Seen once in a few runs: a child forked while the load's in-process gRPC client
             # is busy exits silently before exec (grpcio's fork handlers). One more try.
-            self._respawn(launch)
+            fresh = self._respawn(launch)
+        ready_cpu = cpu_seconds(fresh.process.pid)
         self.endpoints = self._endpoints()
         replica = next(
             r
@@ -274,14 +299,18 @@ class Stack:
             if r.id == launch.replica_id
         )
         deadline = time.monotonic() + self.settings.startup_timeout
-        if not wait_healthy(self.settings.protocol, replica.address, deadline):
+        if not wait_healthy(self.settings.protocol, replica.address, deadline, self._tls()):
             raise StackError(f"{replica.id} never became healthy again at {replica.address}")
-        return time.monotonic() - started
+        took = time.monotonic() - started
+        restart = Restart(child.replica_id, kind, last, ready_cpu, fresh.process.pid, took)
+        self.restarts.append(restart)
+        return restart
 
-    def _respawn(self, launch: Launch) -> None:
+    def _respawn(self, launch: Launch) -> _Child:
         assert self._spawner is not None
         fresh = self._spawner.submit(self._spawn, launch, "a+").result()
         self._await_ready(fresh, time.monotonic() + self.settings.startup_timeout)
+        return fresh
 
     def _await_ready(self, child: _Child, deadline: float) -> None:
         assert child.process.stdout is not None

@@ -1,5 +1,6 @@
-"""`--fault kill-replica` and `--fault error-rate` through the real CLI, and the run's exits on
-SIGTERM mid-run and SIGINT during start-up: exit status, run.json, and no process left."""
+"""`--fault kill-replica` and `--fault error-rate` through the real CLI (with a replica that dies
+between phases too), and the run's exits on SIGTERM mid-run and SIGINT during start-up: exit
+status, run.json, the killed replicas' server figures, and no process left."""
 
 from __future__ import annotations
 
@@ -96,34 +97,98 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _replica(watched: Watched, protocol: str, replica: str) -> psutil.Process:
+    (found,) = [
+        p
+        for p in watched.seen.values()
+        if f"calculator_{protocol}" in (cmd := p.cmdline()) and cmd[-1:] == [replica]
+    ]
+    return found
+
+
+def _first_phase_only(out: Path) -> Callable[[Watched], bool]:
+    """True once the first phase (REST's) has begun, before the second (gRPC's)."""
+    return lambda _: (out / "phases/r1-rest-shared").is_dir()
+
+
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Watched]]:
     out = tmp_path_factory.mktemp("faults") / "r"
     command = [*SHORT, "--duration", "4", "--rate", "100", *FAULTS, "--out", str(out)]
-    watched = _watch(command)
-    yield out, watched
+    watched = _watch(command, until=_first_phase_only(out))
+    # The gRPC stack idles through REST's 4 s: its addition-0 dies between gRPC's phases.
+    assert not (out / "phases/r1-grpc-shared").exists(), watched.stderr
+    _replica(watched, "grpc", "addition-0").kill()
+    yield out, _finish(watched)
 
 
 def test_the_run_completes_and_leaves_no_process(fault_run: tuple[Path, Watched]) -> None:
     _out, watched = fault_run
     assert watched.process.returncode == 0, watched.stderr + watched.stdout
-    # 5 services x 2 stacks, plus the two restarted addition replicas.
-    assert len(watched.seen) >= 12
+    # 5 services x 2 stacks, plus the two killed addition replicas and gRPC's dead one again.
+    assert len(watched.seen) >= 13
     assert not watched.left_alive()
 
 
 def test_one_kill_per_phase_is_recorded(fault_run: tuple[Path, Watched]) -> None:
     out, _ = fault_run
     events = json.loads((out / "run.json").read_text())["fault_events"]
-    kills = [(e["phase"], e["protocol"], e["replica"]) for e in events if e["kind"] == "kill"]
-    assert sorted(kills) == [
+    kills = [e for e in events if e["kind"] == "kill"]
+    assert sorted((e["phase"], e["protocol"], e["replica"]) for e in kills) == [
         ("r1-grpc-shared", "grpc", "addition-0"),
         ("r1-rest-shared", "rest", "addition-0"),
     ]
-    for event in events:
+    for event in kills:
         # Armed by the first progress report (1 s in), due at 1.5 s: late only by scheduling.
         assert 1.5 <= event["second"] < 2.5
         assert event["restarted_in"] is not None
+        assert event["server_figures"] == "spliced"  # read just before the kill
+
+
+def test_a_replica_dead_between_phases_is_restarted_before_the_next(
+    fault_run: tuple[Path, Watched],
+) -> None:
+    out, _ = fault_run
+    meta = json.loads((out / "run.json").read_text())
+    (died,) = [e for e in meta["fault_events"] if e["kind"] == "died"]
+    assert died.pop("restarted_in") > 0
+    assert died == {
+        "phase": "r1-grpc-shared",
+        "protocol": "grpc",
+        "kind": "died",
+        "replica": "addition-0",
+        "second": None,
+        "server_figures": "whole",
+    }
+    assert any("addition-0 had exited by itself before" in w for w in meta["warnings"])
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_a_killed_replicas_server_figures_span_both_its_processes(
+    fault_run: tuple[Path, Watched], protocol: str
+) -> None:
+    out, _ = fault_run
+    server = json.loads((out / f"phases/r1-{protocol}-shared/server.json").read_text())
+    rows = {row["replica"]: row for row in server["replicas"]}
+    for row in rows.values():
+        assert min(row["requests"].values()) >= 0 and row["cpu_seconds"] >= 0, row
+    killed = rows["addition-0"]
+    assert (killed["restarts"], killed["partial"]) == (1, False)
+    # The client counts every answer it got from addition; the server side, what the old
+    # process had answered by the reading just before the kill plus all the new one did. They
+    # differ only by the answers lost with the process or given in the moment between.
+    (client,) = [
+        r
+        for r in _rows(out / "summary.csv")
+        if (r["protocol"], r["operation"]) == (protocol, "addition")
+    ]
+    assert abs(killed["requests"]["ok"] - int(client["ok"])) <= 2, (killed, client)
+    (service,) = [
+        r
+        for r in _rows(out / "services.csv")
+        if (r["protocol"], r["replica"]) == (protocol, "addition-0")
+    ]
+    assert float(service["cpu_us_per_request"]) > 0 and float(service["requests"]) >= 0
 
 
 def test_the_killed_replica_is_unavailable_and_the_failing_one_errs(
@@ -132,8 +197,11 @@ def test_the_killed_replica_is_unavailable_and_the_failing_one_errs(
     out, _ = fault_run
     errors = {(r["protocol"], r["operation"], r["outcome"]) for r in _rows(out / "errors.csv")}
     for protocol in ("rest", "grpc"):
-        assert (protocol, "addition", "unavailable") in errors
         assert (protocol, "subtraction", "server_error") in errors
+    # REST's calls find the port closed for the half second its restart takes. gRPC's need not
+    # fail: the first call after the kill makes the channel reconnect, and when the replica is
+    # already back (its restart takes 0.2 s on a quiet machine) it succeeds (seen: 1 run in 4).
+    assert ("rest", "addition", "unavailable") in errors
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])

@@ -80,6 +80,8 @@ def test_a_mtls_stack_is_healthy_and_its_endpoints_name_the_ca_only(
         replica = stack.endpoints.services["percentage"].replicas[0]
         assert not is_healthy(protocol, replica.address, timeout=2)
         assert is_healthy(protocol, replica.address, 2, pki.client(True))
+        # A restart (`--fault kill-replica`) waits for the new process over mTLS too.
+        assert stack.kill_and_restart("addition-0").seconds > 0
     written = json.loads((tmp_path / "endpoints.json").read_text())
     assert written["tls"] == {"ca": str(pki.ca), "mtls": True}
     for path in tmp_path.rglob("*"):

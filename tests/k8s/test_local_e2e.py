@@ -25,8 +25,8 @@ from calcbench.orchestration.k8s.manifests import render
 from calcbench.orchestration.k8s.merge import GeneratorResult, merge_generators
 from calcbench.orchestration.k8s.record import BenchRecord
 from calcbench.orchestration.k8s.situation import Situation
-from calcbench.orchestration.phase import cpu_seconds, members, server_report
-from calcbench.orchestration.scrape import scrape
+from calcbench.orchestration.phase import members, server_report
+from calcbench.orchestration.scrape import read
 from loadgen.rundir import write_json
 from loadgen.settings import LoadSettings
 from tests.k8s.local_cluster import LocalStack, finish, job_processes, run_stack
@@ -49,9 +49,9 @@ def bench_locally(stack: LocalStack, chosen: Situation, out: Path) -> Path:
     name = chosen.phase_name(PROTOCOL)
     group = members(stack.endpoints())
     with httpx.Client(timeout=5.0) as client:
-        before = {m.replica: (scrape(m.metrics, client), cpu_seconds(m.pid)) for m in group}
+        before = {m.replica: read(m.metrics, m.pid, client) for m in group}
         logs = finish(job_processes(job, stack), timeout=90)
-        after = {m.replica: (scrape(m.metrics, client), cpu_seconds(m.pid)) for m in group}
+        after = {m.replica: read(m.metrics, m.pid, client) for m in group}
     results = [
         GeneratorResult.read(unpack(log, record.generators_dir(name) / str(i)))
         for i, log in enumerate(logs)

@@ -20,7 +20,7 @@ from calcbench.orchestration.k8s.cluster import PROXY, live_pods
 from calcbench.orchestration.k8s.kubectl import Kubectl, KubectlError
 from calcbench.orchestration.k8s.pods import CALCULATOR, COMPONENT_LABEL, METRICS_PORT, NAME_LABEL
 from calcbench.orchestration.phase import Member, server_report
-from calcbench.orchestration.scrape import Scrape, parse_metrics
+from calcbench.orchestration.scrape import Reading, Scrape, parse_metrics
 
 CPU_METRIC: Final = "container_cpu_usage_seconds_total"
 
@@ -127,8 +127,8 @@ def server_document(
     """The phase's server.json, as `calcbench run` writes it, plus each pod's node and its
     Linkerd proxy's CPU seconds (meshed situations)."""
 
-    def pairs(samples: dict[str, PodSample]) -> dict[str, tuple[Scrape, float]]:
-        return {name: (s.scrape, s.cpu_seconds) for name, s in samples.items()}
+    def pairs(samples: dict[str, PodSample]) -> dict[str, Reading]:
+        return {name: Reading(s.scrape, s.cpu_seconds) for name, s in samples.items()}
 
     members = [pod.member for pod in pods]
     report = server_report(members, pairs(before), pairs(after), midpoint, seconds)
