@@ -128,9 +128,10 @@ def test_closed_loop_keeps_its_callers_busy(stack: LocalStack, tmp_path: Path) -
         timeout=LONG_TIMEOUT,
     )
     result = run_load(settings, stack.endpoints, tmp_path)
-    # Four callers with loopback calls of about a millisecond make thousands of calls in 1 s;
-    # 100 needs only 40 ms a call, which even a busy machine beats.
-    assert result.requests > 100 and result.errors == 0
+    # Four callers with loopback calls of about a millisecond make thousands of calls in 1 s.
+    # A machine at load 4 once let them make only 53 (75 ms a call); 20 still tells callers
+    # that keep calling from callers that stop after their first answer.
+    assert result.requests > 20 and result.errors == 0
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["loop"] == "closed" and run["generator"]["lag_ms"]["p99"] is None
     assert run["warmup"]["requests"] > 0
