@@ -15,6 +15,7 @@ import pytest
 from calcbench.core.endpoints import Endpoints, ServiceEndpoint, parse_address
 from calcbench.core.rundir import LOAD_FILES, SUMMARY_COLUMNS
 from loadgen import LoadSettings, Progress, run_load
+from loadgen.health import LAG_P99_BOUND_MS
 from loadgen.stats import decode
 from loadgen.workload import requests
 from tests.bounds import round_robin_share
@@ -73,10 +74,13 @@ def test_rate_counts_and_every_file(stack: LocalStack, tmp_path: Path) -> None:
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["kind"] == "load" and run["protocol"] == stack.protocol
     assert run["settings"]["rate"] == 200 and run["interrupted"] is False
-    # The median request left on time: a late generator would be marked, not hidden. 50 ms is
-    # ten send intervals; the median is that late only if the generator fell behind for half
-    # the run, which takes far more than a busy 2-core machine's scheduling delays.
-    assert run["generator"]["lag_ms"]["p50"] < 50
+    # A late generator is marked, not hidden. (How late it is depends on the machine: with a
+    # stack of 120 processes starting beside it, this run once left half its requests 98 ms
+    # late; benchmarks/pacing_lag.py measures the lag on a quiet machine.)
+    lag = run["generator"]["lag_ms"]
+    assert 0 <= lag["p50"] <= lag["p99"] <= lag["max"]
+    if lag["p99"] > LAG_P99_BOUND_MS:
+        assert run["generator"]["bound"] and "late at p99" in run["generator"]["warnings"][0]
     assert run["generator"]["bound"] == result.bound
     assert run["client_connections"]["addition"] >= 1
 
