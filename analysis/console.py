@@ -9,7 +9,7 @@ from rich.table import Table as RichTable
 
 from analysis import tables
 from analysis.compute import analyse_dir
-from analysis.findings import error_bars, warnings
+from analysis.findings import error_bars, server_models, warnings
 from analysis.style import PROTOCOL_COLORS
 from analysis.tables import Table
 from analysis.tls import tls_ratios, tls_table
@@ -77,4 +77,5 @@ def print_run_summary(run_dir: Path, console: Console) -> None:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, markup=True)
     if not found:
         console.print("No warnings.")
+    console.print(server_models(a), highlight=False)
     console.print(error_bars(a), highlight=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from analysis import tables
 from analysis.breakdown import explain
 from analysis.compute import Analysis
-from analysis.findings import error_bars, findings, warnings
+from analysis.findings import error_bars, findings, server_models, warnings
 from analysis.tables import Table
 from calcbench.core.rundir import CALCBENCH_CLIENT
 from calcbench.core.vocabulary import NATIVE_CLIENTS, PROTOCOLS
@@ -152,7 +152,8 @@ def build_document(a: Analysis, charts: Sequence[str]) -> list[Block]:
     title = "calcbench: REST (HTTP/1.1) vs gRPC (HTTP/2)" + (
         " - PARTIAL RUN" if a.run.partial else ""
     )
-    blocks: list[Block] = [Heading(title, 1), Paragraph(error_bars(a)), *_question(a)]
+    blocks: list[Block] = [Heading(title, 1), Paragraph(error_bars(a)), Paragraph(server_models(a))]
+    blocks += _question(a)
     blocks += [Heading("Findings"), Bullets(tuple(findings(a)))]
     blocks += _calibration(a)
     found = warnings(a)

@@ -16,7 +16,7 @@ from analysis.breakdown import value
 from analysis.compute import Analysis
 from analysis.recovery import recoveries, recovery_findings
 from analysis.style import fmt_ci, fmt_ms, fmt_num, fmt_pct, fmt_ratio, label
-from calcbench.core.vocabulary import PROTOCOLS
+from calcbench.core.vocabulary import PROTOCOLS, SERVER_MODEL_DESCRIPTIONS
 
 #: How a verdict reads for each metric (lower latency and CPU are better, higher rates are).
 _READINGS = {
@@ -258,3 +258,18 @@ def error_bars(a: Analysis) -> str:
         f"requests left, worst phase): {lag}; and the floor, one call in flight against "
         f"addition, p50: {floor}."
     )
+
+
+def server_models(a: Analysis) -> str:
+    """Which server each stack ran (`--rest-server-model`, `--grpc-server-model`)."""
+    models = a.run.settings.get("server_models") or {}
+    parts = []
+    for protocol in PROTOCOLS:
+        model = models.get(protocol)
+        described = SERVER_MODEL_DESCRIPTIONS.get(model) if model else None
+        parts.append(
+            f"{label(protocol)} {model}: {described}"
+            if described
+            else f"{label(protocol)} not recorded (a run before server models were)"
+        )
+    return f"Servers: {'; '.join(parts)}."

@@ -6,19 +6,29 @@ import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
 from calcbench.cli.display import ConsoleDisplay
 from calcbench.core.console import console, fail
-from calcbench.core.vocabulary import MAX_REPLICAS, GrpcServerModel
+from calcbench.core.vocabulary import (
+    DEFAULT_SERVER_MODELS,
+    MAX_REPLICAS,
+    GrpcServerModel,
+    Protocol,
+    RestServerModel,
+)
 from calcbench.orchestration.fault import parse_faults
 from calcbench.orchestration.interrupt import latch
 from calcbench.orchestration.plan import RunSettings, modes_for
 from calcbench.orchestration.run import RunOutcome, run_comparison
 from calcbench.orchestration.supervisor import PortTaken, StackError
 from loadgen.options import load_options, settings_from_options
+
+#: The defaults of --rest-server-model and --grpc-server-model.
+_REST_MODEL: Final = RestServerModel(DEFAULT_SERVER_MODELS[Protocol.REST])
+_GRPC_MODEL: Final = GrpcServerModel(DEFAULT_SERVER_MODELS[Protocol.GRPC])
 
 
 class Scenario(StrEnum):
@@ -64,10 +74,14 @@ def run(
         Path | None, typer.Option(help="Run directory (default results/<UTC timestamp>).")
     ] = None,
     host: Annotated[str, typer.Option(help="Address the services bind.")] = "127.0.0.1",
+    rest_server_model: Annotated[
+        RestServerModel,
+        typer.Option(help="REST server model: lean (a bare ASGI endpoint) or fastapi."),
+    ] = _REST_MODEL,
     grpc_server_model: Annotated[
-        GrpcServerModel | None,
-        typer.Option(help="gRPC server model (default: the service's own default)."),
-    ] = None,
+        GrpcServerModel,
+        typer.Option(help="gRPC server model: sync (a thread pool) or aio (grpc.aio)."),
+    ] = _GRPC_MODEL,
     fault: Annotated[
         list[str] | None,
         typer.Option(
@@ -121,7 +135,7 @@ def run(
             scenario=scenario.value,
             balancing_modes=modes,
             host=host,
-            server_model=grpc_server_model.value if grpc_server_model else None,
+            server_models={"rest": rest_server_model.value, "grpc": grpc_server_model.value},
             fault=faults.slow,
             calibrate=calibrate,
             tls_modes=_tls_modes(tls, load.mtls),

@@ -55,6 +55,20 @@ class GrpcServerModel(StrEnum):
     AIO = "aio"
 
 
+#: Each stack's server models, its default first; what each one is, for reports.
+SERVER_MODELS: Final[dict[str, tuple[str, ...]]] = {
+    Protocol.REST: tuple(RestServerModel),
+    Protocol.GRPC: tuple(GrpcServerModel),
+}
+DEFAULT_SERVER_MODELS: Final = {protocol: models[0] for protocol, models in SERVER_MODELS.items()}
+SERVER_MODEL_DESCRIPTIONS: Final = {
+    RestServerModel.LEAN: "uvicorn (uvloop, httptools), the calculator route a bare ASGI endpoint",
+    RestServerModel.FASTAPI: "uvicorn (uvloop, httptools), the calculator route through FastAPI",
+    GrpcServerModel.SYNC: "grpcio's synchronous server, a thread pool",
+    GrpcServerModel.AIO: "grpc.aio, grpcio's asyncio server",
+}
+
+
 class Outcome(StrEnum):
     """What became of one call, on either side. Clients never see `malformed` (a request the
     service could not read); servers never see `wrong_result` (an answer the client checked)."""

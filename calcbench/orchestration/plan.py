@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from calcbench.core.rundir import phase_name
-from calcbench.core.vocabulary import BALANCING_MODES, MAX_REPLICAS, PROTOCOLS
+from calcbench.core.vocabulary import (
+    BALANCING_MODES,
+    DEFAULT_SERVER_MODELS,
+    MAX_REPLICAS,
+    PROTOCOLS,
+    SERVER_MODELS,
+)
 from calcbench.orchestration.fault import ErrorRate, KillReplica, SlowReplica
 from loadgen.settings import LoadSettings
 
@@ -32,7 +39,8 @@ class RunSettings:
     scenario: str = "default"
     balancing_modes: tuple[str, ...] = ("shared",)
     host: str = "127.0.0.1"
-    server_model: str | None = None
+    #: Each stack's server model (`calcbench.core.vocabulary.SERVER_MODELS`).
+    server_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVER_MODELS))
     fault: SlowReplica | None = None
     #: Measure the floor before the rounds (`--no-calibrate` skips it).
     calibrate: bool = True
@@ -43,6 +51,9 @@ class RunSettings:
     def __post_init__(self) -> None:
         if not self.tls_modes or len(set(self.tls_modes)) != len(self.tls_modes):
             raise ValueError("tls modes: plaintext and/or TLS, each once")
+        for protocol, model in self.server_models.items():
+            if model not in SERVER_MODELS.get(protocol, ()):
+                raise ValueError(f"unknown {protocol} server model {model!r}")
         if self.rounds < 1:
             raise ValueError("--rounds must be at least 1")
         if not 1 <= self.replicas <= MAX_REPLICAS:

@@ -90,7 +90,7 @@ def _settings(settings: RunSettings) -> dict[str, Any]:
         "replicas": settings.replicas,
         "balancing_modes": list(settings.balancing_modes),
         "host": settings.host,
-        "server_model": settings.server_model or "default",
+        "server_models": dict(settings.server_models),
         "out_dir": str(settings.out_dir),
         # The run's TLS, not the load's (which each phase sets): off, on or both.
         "tls": "both" if len(settings.tls_modes) > 1 else "on" if settings.tls_modes[0] else "off",

@@ -74,7 +74,7 @@ def _stacks(
                     replicas=settings.replicas,
                     host=settings.host,
                     downstream_balancing=mode,
-                    server_model=settings.server_model if protocol == "grpc" else None,
+                    server_model=settings.server_models[protocol],
                     log_dir=log_dir,
                     slow_replica=settings.fault,
                     error_rates=settings.error_rates,

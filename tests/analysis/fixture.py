@@ -302,6 +302,7 @@ def make_run(root: Path, spec: Spec | None = None, *, incomplete: tuple[str, ...
         "channels": 1,
         "connections": None,
         "balancing_modes": list(spec.modes),
+        "server_models": {"rest": "fastapi", "grpc": "sync"},
     }
     meta = {
         "kind": "run",

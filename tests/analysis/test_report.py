@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image
@@ -10,6 +12,9 @@ import pandas as pd
 import pytest
 
 from analysis import ReportFiles
+from analysis.compute import analyse
+from analysis.findings import server_models
+from analysis.rundir import load_run
 from analysis.style import fmt_pct
 from tests.analysis.fixture import by_key
 
@@ -128,3 +133,22 @@ def test_report_shows_setup_and_tables(default_report: ReportFiles) -> None:
                    "charts/latency_spectrum.png", "div_zero"):  # fmt: skip
         assert needle in text
     assert "PARTIAL" not in text
+
+
+def test_the_report_opens_with_each_stacks_server_model(default_report: ReportFiles) -> None:
+    opening = default_report.markdown.read_text().split("## ")[0]
+    assert (
+        "Servers: REST fastapi: uvicorn (uvloop, httptools), the calculator route through "
+        in opening
+    )
+    assert "gRPC sync: grpcio's synchronous server, a thread pool." in opening
+
+
+def test_a_run_without_server_models_says_they_were_not_recorded(default_run: Path) -> None:
+    meta = json.loads((default_run / "run.json").read_text())
+    del meta["settings"]["server_models"]
+    run = replace(load_run(default_run), meta=meta)
+    assert server_models(analyse(run)) == (
+        "Servers: REST not recorded (a run before server models were); gRPC not recorded (a "
+        "run before server models were)."
+    )

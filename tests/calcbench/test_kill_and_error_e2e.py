@@ -25,6 +25,8 @@ pytestmark = pytest.mark.xdist_group("stacks")
 CALCBENCH = [sys.executable, "-m", "calcbench.cli"]
 ERROR_RATE = 0.2
 SHORT = ["run", "--rounds", "1", "--warmup", "0", "--no-calibrate", "--timeout", "10"]
+# The models that are not the defaults (test_run_e2e runs those): faults meet each model.
+MODELS = ["--rest-server-model", "fastapi", "--grpc-server-model", "aio"]
 FAULTS = [
     "--fault",
     "kill-replica=addition:0@1.5",
@@ -39,6 +41,7 @@ class Watched:
 
     process: subprocess.Popen[str]
     seen: dict[int, psutil.Process] = field(default_factory=dict)
+    commands: dict[int, list[str]] = field(default_factory=dict)
     stdout: str = ""
     stderr: str = ""
 
@@ -46,7 +49,8 @@ class Watched:
         # Restarted replicas are new pids: look until the run exits, not once.
         try:
             for child in psutil.Process(self.process.pid).children(recursive=True):
-                self.seen.setdefault(child.pid, child)
+                if self.seen.setdefault(child.pid, child) is child:
+                    self.commands[child.pid] = child.cmdline()
         except psutil.NoSuchProcess:
             pass
 
@@ -101,7 +105,7 @@ def _replica(watched: Watched, protocol: str, replica: str) -> psutil.Process:
     (found,) = [
         p
         for p in watched.seen.values()
-        if f"calculator_{protocol}" in (cmd := p.cmdline()) and cmd[-1:] == [replica]
+        if f"calculator_{protocol}" in (cmd := p.cmdline()) and replica in cmd
     ]
     return found
 
@@ -114,7 +118,7 @@ def _first_phase_only(out: Path) -> Callable[[Watched], bool]:
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Watched]]:
     out = tmp_path_factory.mktemp("faults") / "r"
-    command = [*SHORT, "--duration", "4", "--rate", "100", *FAULTS, "--out", str(out)]
+    command = [*SHORT, "--duration", "4", "--rate", "100", *MODELS, *FAULTS, "--out", str(out)]
     watched = _watch(command, until=_first_phase_only(out))
     # The gRPC stack idles through REST's 4 s: its addition-0 dies between gRPC's phases.
     assert not (out / "phases/r1-grpc-shared").exists(), watched.stderr
@@ -128,6 +132,21 @@ def test_the_run_completes_and_leaves_no_process(fault_run: tuple[Path, Watched]
     # 5 services x 2 stacks, plus the two killed addition replicas and gRPC's dead one again.
     assert len(watched.seen) >= 13
     assert not watched.left_alive()
+
+
+def test_each_stack_ran_the_server_model_asked_and_the_report_names_it(
+    fault_run: tuple[Path, Watched],
+) -> None:
+    out, watched = fault_run
+    for protocol, model in (("rest", "fastapi"), ("grpc", "aio")):
+        replicas = [c for c in watched.commands.values() if f"calculator_{protocol}" in c]
+        assert replicas and all(f"--server-model {model}" in " ".join(c) for c in replicas)
+    assert json.loads((out / "run.json").read_text())["settings"]["server_models"] == {
+        "rest": "fastapi",
+        "grpc": "aio",
+    }
+    report = (out / "report.md").read_text()
+    assert "Servers: REST fastapi: uvicorn" in report and "gRPC aio: grpc.aio" in report
 
 
 def test_one_kill_per_phase_is_recorded(fault_run: tuple[Path, Watched]) -> None:

@@ -75,6 +75,13 @@ def test_every_file_with_its_columns(short_run: Path) -> None:
     assert run["partial"] is False and len(run["phases"]) == 2
 
 
+def test_the_default_server_models_are_recorded_and_named(short_run: Path) -> None:
+    run = json.loads((short_run / "run.json").read_text())
+    assert run["settings"]["server_models"] == {"rest": "lean", "grpc": "sync"}
+    report = (short_run / "report.md").read_text()
+    assert "Servers: REST lean: uvicorn" in report and "gRPC sync: grpcio" in report
+
+
 def test_the_calibration_measured_both_protocols_before_the_rounds(short_run: Path) -> None:
     clients = {(r["protocol"], r["client"]) for r in _rows(short_run / "calibration.csv")}
     assert {("rest", "calcbench"), ("grpc", "calcbench")} <= clients

@@ -9,6 +9,7 @@ from typing import Any
 
 from calcbench import __version__
 from calcbench.core.environment import git_commit, utc_now, versions
+from calcbench.core.vocabulary import DEFAULT_SERVER_MODELS
 from calcbench.orchestration.k8s.situation import Situation
 from calcbench.orchestration.record import save_run_json
 from loadgen.settings import LoadSettings
@@ -45,6 +46,8 @@ class BenchRecord:
                 "service_replicas": {p: dict(planned) for p in situation.protocols},
                 "balancing_modes": [situation.balancing],
                 "generators": situation.generators,
+                # The pods run each service's default server model.
+                "server_models": dict(DEFAULT_SERVER_MODELS),
                 "out_dir": str(out_dir),
             },
             "host": cluster,
