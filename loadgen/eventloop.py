@@ -17,22 +17,26 @@ stock asyncio on Linux wake late:
   the shortest slice while it runs (`loadgen.wakeups`).
 
 Measured with benchmarks/pacing_lag.py (one worker, the five services on the same 2 vCPUs,
-quiet machine, ranges over runs; lag in ms, generator CPU per request in us):
+quiet machine, 8 s runs, ranges over runs; lag in ms, generator CPU per request in us; REST
+through `calcbench.core.http1`):
 
                  stock asyncio: lag p50  p99       CPU     this: lag p50  p99        CPU
-    rest 250/s   0.64-0.69     1.1-1.2  360-470         0.065-0.07     0.12-0.19  380-410
-    grpc 250/s   0.63-0.71     1.1-1.2  470-500         0.06-0.07      0.11-0.16  475-505
-    rest 2000/s  0.20-0.22     1.1      190-205         0.041-0.044    0.17-0.28  255-265
-    grpc 2000/s  0.33-0.54     2.5-12   235-255         0.19-0.44      2.9-25     250-270
+    rest 250/s   0.65-0.68     1.2      275-296         0.070-0.079    0.20-0.21  277-288
+    grpc 250/s   0.61-0.65     1.1      491-515         0.058-0.062    0.17       511-577
+    rest 2000/s  0.37          1.1      117-121         0.047-0.050    0.14-0.15  147-166
+    grpc 2000/s  0.37-0.42     2.9-3.2  244-256         0.16-0.24      2.9-3.7    259-268
+    grpc 2000/s, --realtime (SCHED_FIFO loop thread):   0.047          0.11-0.12  326-332
+    rest 2000/s, --realtime:                            0.041-0.042    0.09-0.12  141-144
 
-(rest 2000/s: one run of seven had a p99 of 0.51 ms.)
+(grpc 250/s: the 577 us run had 28% of the cores taken by others.)
 
 At 2,000/s being on time costs CPU: the stock loop woke once per ~1 ms and sent two requests,
 one of them late; this one wakes for each (1.7 context switches per request against 0.7, at
 ~55 us each on this VM). gRPC at 2,000/s stays late: grpc.aio keeps the loop busy (~180 us
-per call) and the five gRPC services fill both cores; only a real-time loop thread
-(`loadgen+fifo` in the benchmark, `--realtime` in the CLI: privileged, 325-335 us per request)
-leaves on time (0.045/0.16-0.20, even beside 15% of others' load).
+per call) and the five gRPC services fill both cores, so the woken loop waits for a core.
+Only a real-time loop thread (`--realtime`: privileged, asked for) leaves on time, at 25% more
+CPU per request for gRPC (none for REST). A loop thread at nice -10 instead measured no
+better (p99 55-72 ms, two runs beside 16% of others' load).
 The short slice pays next to busy neighbours (rest 250/s beside a busy process: p99 1.2-1.6
 -> 0.6-0.75 ms); a final busy-wait (`loadgen+spin`: polls through waits under 0.2 ms) cost
 40 us more per request at 2,000/s for a p99 no better.
