@@ -123,7 +123,8 @@ def run_phase(
     """Run the load of one phase into `phase_dir` and write its `server.json` beside it.
 
     `faults` is entered as the load starts and left before the closing scrape, so that its
-    restarted replicas are back to be scraped; their restarts join up the figures."""
+    restarted replicas are back to be scraped; their restarts join up the figures. Should one
+    not start again (`faults.error`), the phase ends without its closing scrape."""
     group = members(endpoints)
     settings = replace(load, protocol=endpoints.protocol)
     midpoint = settings.warmup + settings.duration / 2
@@ -133,6 +134,10 @@ def run_phase(
         with _MidpointConnections(group, midpoint) as sampler, faults or contextlib.nullcontext():
             result = run_load(settings, endpoints, phase_dir, progress)
         elapsed = time.monotonic() - started
+        if faults is not None and faults.error is not None:
+            # A replica could not start again: it cannot be read, and the run stops with
+            # `faults.error` (the load's own files are written; no server.json).
+            return result
         restarts = faults.restarts if faults is not None else []
         after = _snapshot(_now(group, restarts), client)
     report = server_report(group, before, after, sampler.counts, elapsed, restarts)
