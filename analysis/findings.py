@@ -16,7 +16,11 @@ from analysis.breakdown import value
 from analysis.compute import Analysis
 from analysis.recovery import recoveries, recovery_findings
 from analysis.style import fmt_ci, fmt_ms, fmt_num, fmt_pct, fmt_ratio, label
-from calcbench.core.vocabulary import PROTOCOLS, SERVER_MODEL_DESCRIPTIONS
+from calcbench.core.vocabulary import (
+    FAULT_OUTCOMES,
+    PROTOCOLS,
+    SERVER_MODEL_DESCRIPTIONS,
+)
 
 #: How a verdict reads for each metric (lower latency and CPU are better, higher rates are).
 _READINGS = {
@@ -55,7 +59,7 @@ def warnings(a: Analysis) -> list[str]:
         if phase.meta.get("interrupted"):
             out.append(f"{phase.name}: interrupted before its planned end.")
     out += _partial_servers(a.phases)
-    return list(dict.fromkeys(out + _unexpected_errors(a.errors)))
+    return list(dict.fromkeys(out + _unexpected_errors(a.errors, _injected(a.run.settings))))
 
 
 def _partial_servers(phases: pd.DataFrame) -> list[str]:
@@ -68,11 +72,28 @@ def _partial_servers(phases: pd.DataFrame) -> list[str]:
     ]
 
 
-def _unexpected_errors(errors: pd.DataFrame) -> list[str]:
+def _injected(settings: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """(service, outcome) -> the `--fault` flag that causes it, from run.json's settings."""
+    flags = settings.get("faults") or ([settings["fault"]] if settings.get("fault") else [])
+    causes: dict[tuple[str, str], str] = {}
+    for flag in flags:
+        kind, _, spec = str(flag).partition("=")
+        for fault, outcomes in FAULT_OUTCOMES.items():
+            for outcome in outcomes if kind == fault else ():
+                causes.setdefault((spec.split(":")[0], outcome), str(flag))
+    return causes
+
+
+def _unexpected_errors(errors: pd.DataFrame, injected: Mapping[tuple[str, str], str]) -> list[str]:
     unexpected = errors[~errors["expected"].astype(bool)] if not errors.empty else errors
     return [
         f"{label(str(r['protocol']))} {r['operation']} ({r['balancing']}): {int(r['count'])} "
-        f"{r['outcome']} errors (code {r['code'] or '-'}), not the injected division by zero."
+        f"{r['outcome']} errors (code {r['code'] or '-'}), "
+        + (
+            f"from the injected {cause}."
+            if (cause := injected.get((str(r["operation"]), str(r["outcome"]))))
+            else "not the injected division by zero."
+        )
         for r in unexpected.to_dict("records")
     ]
 

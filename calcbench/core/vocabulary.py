@@ -69,6 +69,14 @@ SERVER_MODEL_DESCRIPTIONS: Final = {
 }
 
 
+class FaultKind(StrEnum):
+    """What `calcbench run --fault KIND=SERVICE:...` injects (`calcbench.orchestration.fault`)."""
+
+    SLOW_REPLICA = "slow-replica"
+    KILL_REPLICA = "kill-replica"
+    ERROR_RATE = "error-rate"
+
+
 class Outcome(StrEnum):
     """What became of one call, on either side. Clients never see `malformed` (a request the
     service could not read); servers never see `wrong_result` (an answer the client checked)."""
@@ -80,6 +88,14 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     WRONG_RESULT = "wrong_result"
+
+
+#: The client outcomes each fault is expected to cause on its service.
+FAULT_OUTCOMES: Final = {
+    FaultKind.SLOW_REPLICA: (Outcome.TIMEOUT,),
+    FaultKind.KILL_REPLICA: (Outcome.UNAVAILABLE, Outcome.TIMEOUT),
+    FaultKind.ERROR_RATE: (Outcome.SERVER_ERROR,),
+}
 
 
 # The members as plain strings, for the many places that key dicts and rows by them.

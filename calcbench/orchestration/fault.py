@@ -16,13 +16,13 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from calcbench.core.vocabulary import SERVICES
+from calcbench.core.vocabulary import SERVICES, FaultKind
 
-KIND: Final = "slow-replica"
+KIND: Final = FaultKind.SLOW_REPLICA
 USAGE: Final = f"{KIND}=SERVICE:INDEX:DELAY (e.g. {KIND}=addition:1:0.02)"
-KILL: Final = "kill-replica"
+KILL: Final = FaultKind.KILL_REPLICA
 KILL_USAGE: Final = f"{KILL}=SERVICE:INDEX@SECONDS (e.g. {KILL}=addition:0@1.5)"
-ERRORS: Final = "error-rate"
+ERRORS: Final = FaultKind.ERROR_RATE
 ERRORS_USAGE: Final = f"{ERRORS}=SERVICE:P (e.g. {ERRORS}=division:0.05)"
 ANY_USAGE: Final = f"{USAGE}, {KILL_USAGE} or {ERRORS_USAGE}"
 #: Beyond this a replica is not slow but dead: every call would hit the default 1 s timeout.

@@ -278,3 +278,15 @@ def test_sigint_during_start_up_exits_130_and_leaves_no_process(tmp_path: Path) 
     assert out.is_dir() and json.loads((out / "run.json").read_text())["partial"] is True
     assert not list((out / "phases").iterdir())
     assert not watched.left_alive()
+
+
+def test_the_report_says_which_errors_the_faults_caused(fault_run: tuple[Path, Watched]) -> None:
+    out, _ = fault_run
+    lines = [
+        line for line in (out / "report.md").read_text().splitlines() if "errors (code" in line
+    ]
+    caused = [line for line in lines if "subtraction" in line and "server_error" in line]
+    assert caused and all(
+        f"from the injected error-rate=subtraction:{ERROR_RATE:g}." in line for line in caused
+    )
+    assert not any("subtraction" in line and "division by zero" in line for line in lines)

@@ -194,4 +194,4 @@ def test_a_replica_that_cannot_start_again_ends_the_phase_with_one_line(
 
 
 def _bound(sock: socket.socket) -> bool:
-    return sock.getsockname()[1] != 0
+    return int(sock.getsockname()[1]) != 0
