@@ -309,7 +309,13 @@ class Stack:
     def _respawn(self, launch: Launch) -> _Child:
         assert self._spawner is not None
         fresh = self._spawner.submit(self._spawn, launch, "a+").result()
-        self._await_ready(fresh, time.monotonic() + self.settings.startup_timeout)
+        try:
+            self._await_ready(fresh, time.monotonic() + self.settings.startup_timeout)
+        except StackError:
+            # Down for good until the next try: reaped, so that `revive` sees it dead.
+            fresh.process.kill()
+            fresh.process.wait()
+            raise
         return fresh
 
     def _await_ready(self, child: _Child, deadline: float) -> None:

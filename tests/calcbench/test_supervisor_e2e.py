@@ -3,9 +3,9 @@
 The sibling holds the shared port (SO_REUSEPORT) while the replica is down, and the new process
 must join it there, on its own port too, and answer; a replica that died between phases is
 restarted by `revive_between` before the next one, and one that died as a phase ended by the
-phase's faults on their way out; one that cannot start again (a stranger took its port) ends
-the phase with a one-line error and no closing scrape. Nothing may be left running after the
-stop.
+phase's faults on their way out; one that cannot start again (a stranger took its port) is a
+one-line error, and the phase then ends without its closing scrape. Nothing may be left running
+after the stop.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from calcbench.core.vocabulary import REPLICA_HEADER
 from calcbench.orchestration.chaos import PhaseFaults, revive_between
 from calcbench.orchestration.phase import run_phase
 from calcbench.orchestration.scrape import scrape
-from calcbench.orchestration.supervisor import Stack, StackSettings
-from loadgen import Progress
+from calcbench.orchestration.supervisor import Stack, StackError, StackSettings
 from loadgen.settings import LoadSettings
 
 # Starts whole stacks: one xdist worker runs every such module, one after the other.
@@ -158,40 +157,42 @@ def test_a_replica_dead_as_a_phase_ends_is_back_for_its_closing_scrape(stack: St
     assert _ok_count(stack, "subtraction-1") == 0  # its metrics answer
 
 
-def test_a_replica_that_cannot_start_again_ends_the_phase_with_one_line(
-    stack: Stack, tmp_path: Path
-) -> None:
+def test_a_replica_that_cannot_start_again_is_one_line(stack: Stack) -> None:
     assert stack.endpoints is not None
     own = stack.endpoints.services["multiplication"].replicas[1].address
-    stranger = socket.socket()
-    stranger.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-
-    def kill_and_take_its_port(update: Progress) -> None:
-        if update.phase == "measure" and stranger.fileno() >= 0 and not _bound(stranger):
-            _kill(stack, "multiplication-1")
-            stranger.bind(parse_address(own))
-            stranger.listen()
-
-    load = LoadSettings(mix=(("multiplication", 1.0),), rate=50, duration=3, warmup=0)
-    faults = PhaseFaults(stack, [], warmup=0.0)
-    # The faults stop the load with SIGINT, as in `calcbench run`; the load takes it itself,
-    # and this handler one that comes as the load ends.
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
-    try:
-        with stranger:
-            result = run_phase(
-                load, stack.endpoints, tmp_path, faults.progress(kill_and_take_its_port), faults
-            )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-    assert faults.error is not None and len(faults.error.splitlines()) == 1
-    assert f"port {parse_address(own)[1]}" in faults.error and "in use" in faults.error
-    assert not (tmp_path / SERVER).exists()  # no closing reading of a replica that is down
-    assert (tmp_path / "run.json").exists() and result.interrupted
+    _kill(stack, "multiplication-1")
+    with socket.socket() as stranger:  # takes the dead replica's own port
+        stranger.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        stranger.bind(parse_address(own))
+        stranger.listen()
+        with pytest.raises(StackError) as refused:
+            revive_between(stack)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1 and f"port {parse_address(own)[1]}" in message
+    assert "in use" in message
     # Once the port is free again, the replica comes back (for the module's other tests too).
     assert [e.replica for e in revive_between(stack)] == ["multiplication-1"]
 
 
-def _bound(sock: socket.socket) -> bool:
-    return int(sock.getsockname()[1]) != 0
+class _FailedRestart(PhaseFaults):
+    """Faults whose restart of a replica failed as the load ran: the replica is dead when the
+    phase ends, and `error` says why (as `PhaseFaults` sets it)."""
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        _kill(self._stack, "multiplication-1")
+        self.error = "multiplication-1 could not start again: port 1 on 127.0.0.1 is in use"
+
+
+def test_a_phase_whose_replica_could_not_start_again_skips_its_closing_scrape(
+    stack: Stack, tmp_path: Path
+) -> None:
+    assert stack.endpoints is not None
+    load = LoadSettings(mix=(("multiplication", 1.0),), rate=50, duration=0.5, warmup=0)
+    faults = _FailedRestart(stack, [], warmup=0.0)
+
+    result = run_phase(load, stack.endpoints, tmp_path, None, faults)
+
+    assert result.requests == 25 and (tmp_path / "run.json").exists()  # the load's files
+    assert not (tmp_path / SERVER).exists()  # no reading of a replica that is down
+    assert [e.replica for e in revive_between(stack)] == ["multiplication-1"]
