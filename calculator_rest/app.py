@@ -49,7 +49,7 @@ def create_app(config: ServiceConfig, metrics: ServiceMetrics) -> FastAPI:
     over `config.downstream`, which the app's lifespan opens and closes."""
     downstream = None
     if config.service == Service.PERCENTAGE:
-        downstream = Downstream(config.downstream, tls=config.tls)
+        downstream = Downstream(config.downstream, config.downstream_timeout, tls=config.tls)
     call = None if downstream is None else downstream.call
     calculate = calculation(
         config.service, call, config.delay, config.error_rate, seed=config.replica_id

@@ -16,11 +16,13 @@ import orjson
 
 from calcbench.core.arithmetic import InvalidArgument
 from calcbench.core.http1 import Pool
+from calcbench.core.service_config import DOWNSTREAM_TIMEOUT
 from calcbench.core.tls import TlsFiles, client_context
 
-#: Per downstream call, connection included. gRPC instead propagates its caller's deadline
-#: (1 s by default in the load generator); HTTP has no standard for that, so a fixed budget.
-DEFAULT_TIMEOUT = 1.0
+#: Per downstream call, connection included (`--downstream-timeout`; `calcbench run` sets it
+#: to the load's call timeout). gRPC instead propagates its caller's deadline; HTTP has no
+#: standard for that, so a fixed budget.
+DEFAULT_TIMEOUT = DOWNSTREAM_TIMEOUT
 #: Kept-alive connections per downstream address; more only under concurrent requests.
 #: Idle ones retire after `calcbench.core.http1.IDLE_SECONDS`, below the services' own
 #: keep-alive timeout (see `server.py`), so that no request races a server-side close.

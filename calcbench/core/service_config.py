@@ -15,12 +15,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from calcbench.core.endpoints import parse_address_list
 from calcbench.core.listening import PortInUse, PortShare
 from calcbench.core.tls import TlsFiles
 from calcbench.core.vocabulary import DOWNSTREAMS, SERVICES
+
+#: Percentage's REST downstream budget per call by default: the load generator's default call
+#: timeout, which gRPC's percentage gets as its caller's deadline.
+DOWNSTREAM_TIMEOUT: Final = 1.0
 
 
 def default_replica_id() -> str:
@@ -56,6 +60,8 @@ class ServiceConfig:
     delay: float = 0.0
     tls: TlsFiles | None = None
     error_rate: float = 0.0
+    #: Percentage over REST: each downstream call's budget (gRPC passes its caller's deadline).
+    downstream_timeout: float = DOWNSTREAM_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -68,6 +74,8 @@ class ServiceConfig:
             raise ValueError("--join-port needs the --port a sibling replica opened, not 0")
         if not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError("--delay must be a number of seconds >= 0")
+        if not (math.isfinite(self.downstream_timeout) and self.downstream_timeout > 0):
+            raise ValueError("--downstream-timeout must be a number of seconds > 0")
         if not 0 <= self.error_rate <= 1:
             raise ValueError("--error-rate must be a fraction between 0 and 1")
         if self.service == "percentage":
@@ -126,6 +134,14 @@ def _parser(prog: str, server_models: Sequence[str]) -> argparse.ArgumentParser:
         help="answer this fraction of the calculator requests with a server error "
         "(HTTP 500 / gRPC INTERNAL), drawn from a generator seeded with the replica id",
     )
+    parser.add_argument(
+        "--downstream-timeout",
+        type=float,
+        default=DOWNSTREAM_TIMEOUT,
+        metavar="SECONDS",
+        help="percentage over REST: the budget of each downstream call (HTTP passes no "
+        "deadline on; gRPC's percentage uses its caller's)",
+    )
     return parser
 
 
@@ -178,6 +194,7 @@ def parse_service_args(
             delay=args.delay,
             tls=_tls_files(args),
             error_rate=args.error_rate,
+            downstream_timeout=args.downstream_timeout,
             **({"replica_id": args.replica_id} if args.replica_id else {}),
         )
     except ValueError as exc:

@@ -45,6 +45,8 @@ class StackSettings:
     pki: Pki | None = None
     mtls: bool = False
     error_rates: tuple[ErrorRate, ...] = ()
+    #: REST percentage's budget per downstream call (None: the service's default).
+    downstream_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.mtls and self.pki is None:
@@ -159,6 +161,8 @@ def command(settings: StackSettings, launch: Launch) -> list[str]:
             argv += ["--error-rate", repr(errors.rate)]
     for name, targets in launch.downstream.items():
         argv += [f"--{name}-endpoint", ",".join(targets)]
+    if launch.downstream and settings.downstream_timeout is not None:
+        argv += ["--downstream-timeout", repr(settings.downstream_timeout)]
     return argv + tls_flags(settings)
 
 

@@ -78,6 +78,9 @@ def _stacks(
                     log_dir=log_dir,
                     slow_replica=settings.fault,
                     error_rates=settings.error_rates,
+                    # REST percentage's downstream budget: the load's call timeout, as gRPC's
+                    # percentage gets it with its caller's deadline.
+                    downstream_timeout=settings.load.timeout,
                 ),
                 pki if tls else None,
                 settings.load.mtls,

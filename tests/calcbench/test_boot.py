@@ -106,3 +106,16 @@ def test_only_the_slow_replica_gets_a_delay() -> None:
         if "--delay" in argv:
             delayed[rid] = argv[argv.index("--delay") + 1]
     assert delayed == {"addition-1": "0.02"}
+
+
+def test_only_percentage_gets_the_downstream_timeout() -> None:
+    settings = StackSettings("rest", downstream_timeout=10.0)
+    bound = {rid: Bound(5000, 5001, 5002, 1) for rid in replica_ids(settings)}
+    timeouts = {}
+    for rid in replica_ids(settings):
+        rest = {r: b for r, b in bound.items() if r != rid}
+        launch = next(x for x in launchable(settings, rest, rest.keys()) if x.replica_id == rid)
+        argv = command(settings, launch)
+        if "--downstream-timeout" in argv:
+            timeouts[rid] = argv[argv.index("--downstream-timeout") + 1]
+    assert timeouts == {"percentage-0": "10.0"}

@@ -141,6 +141,10 @@ def test_each_stack_ran_the_server_model_asked_and_the_report_names_it(
     for protocol, model in (("rest", "fastapi"), ("grpc", "aio")):
         replicas = [c for c in watched.commands.values() if f"calculator_{protocol}" in c]
         assert replicas and all(f"--server-model {model}" in " ".join(c) for c in replicas)
+    # REST percentage's downstream budget is the run's --timeout (gRPC passes its deadline on).
+    rest_percentage = ["calculator_rest", "percentage"]
+    (percentage,) = [c for c in watched.commands.values() if c[2:4] == rest_percentage]
+    assert " --downstream-timeout 10.0" in " ".join(percentage)
     assert json.loads((out / "run.json").read_text())["settings"]["server_models"] == {
         "rest": "fastapi",
         "grpc": "aio",

@@ -45,3 +45,13 @@ def test_a_bad_choice_is_a_usage_error_naming_the_choices(
 def test_the_first_server_model_is_the_default(models: type[StrEnum]) -> None:
     config = parse_service_args(["addition", *PORTS], "x", tuple(models))
     assert config.server_model == next(iter(models))
+
+
+def test_the_downstream_timeout_is_read_and_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_service_args(["addition", *PORTS], "x").downstream_timeout == 1.0
+    flags = ["addition", *PORTS, "--downstream-timeout", "2.5"]
+    assert parse_service_args(flags, "x").downstream_timeout == 2.5
+    with pytest.raises(SystemExit) as exited:
+        parse_service_args(["addition", *PORTS, "--downstream-timeout", "0"], "x")
+    assert exited.value.code == 2
+    assert "--downstream-timeout must be a number of seconds > 0" in capsys.readouterr().err
