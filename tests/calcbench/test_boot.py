@@ -95,27 +95,24 @@ def test_percentage_calls_what_its_downstreams_announced(
     assert argv[argv.index("--division-endpoint") + 1].split(",") == expected
 
 
-def test_only_the_slow_replica_gets_a_delay() -> None:
-    settings = StackSettings("grpc", replicas=2, slow_replica=SlowReplica("addition", 1, 0.02))
+def _flag_values(settings: StackSettings, flag: str) -> dict[str, str]:
+    """The value of `flag` on each replica's command line that has it."""
     bound = {rid: Bound(5000, 5001, 5002, 1) for rid in replica_ids(settings)}
-    delayed = {}
+    found = {}
     for rid in replica_ids(settings):
         rest = {r: b for r, b in bound.items() if r != rid}
         launch = next(x for x in launchable(settings, rest, rest.keys()) if x.replica_id == rid)
         argv = command(settings, launch)
-        if "--delay" in argv:
-            delayed[rid] = argv[argv.index("--delay") + 1]
-    assert delayed == {"addition-1": "0.02"}
+        if flag in argv:
+            found[rid] = argv[argv.index(flag) + 1]
+    return found
+
+
+def test_only_the_slow_replica_gets_a_delay() -> None:
+    settings = StackSettings("grpc", replicas=2, slow_replica=SlowReplica("addition", 1, 0.02))
+    assert _flag_values(settings, "--delay") == {"addition-1": "0.02"}
 
 
 def test_only_percentage_gets_the_downstream_timeout() -> None:
     settings = StackSettings("rest", downstream_timeout=10.0)
-    bound = {rid: Bound(5000, 5001, 5002, 1) for rid in replica_ids(settings)}
-    timeouts = {}
-    for rid in replica_ids(settings):
-        rest = {r: b for r, b in bound.items() if r != rid}
-        launch = next(x for x in launchable(settings, rest, rest.keys()) if x.replica_id == rid)
-        argv = command(settings, launch)
-        if "--downstream-timeout" in argv:
-            timeouts[rid] = argv[argv.index("--downstream-timeout") + 1]
-    assert timeouts == {"percentage-0": "10.0"}
+    assert _flag_values(settings, "--downstream-timeout") == {"percentage-0": "10.0"}
