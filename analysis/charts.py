@@ -192,7 +192,8 @@ def plot_timeseries(
     """All-operations RPS and p99 per second, phases laid end to end in run `order`.
 
     `order` lists the phases as (round, balancing, protocol) in the order they ran; `faults`
-    the seconds into a phase at which a replica went down, each drawn as a dotted line.
+    the seconds into a phase at which a replica went down, each drawn as a dotted line. Errors
+    per second (every non-ok answer) are drawn thin under the requests, so a fault shows.
     """
     rows = timeseries[timeseries["operation"] == "all"]
     if no_data(ax_rps, rows) or no_data(ax_p99, rows):
@@ -208,14 +209,15 @@ def plot_timeseries(
         x = offset + seconds - seconds.min()
         style = BALANCING_STYLES.get(key[1], "-")
         ax_rps.plot(x, phase["requests"], style, color=color(protocol))
+        ax_rps.plot(x, phase["errors"], style, color=color(protocol), lw=0.8, alpha=0.6)
         ax_p99.plot(x, phase["p99_ms"], style, color=color(protocol))
         for second in (faults or {}).get(key, ()):
             for ax in (ax_rps, ax_p99):
                 ax.axvline(offset + second, color="black", ls=":", lw=1)
         offset = float(x.max()) + 2
-    ax_rps.set_ylabel("requests per second")
+    ax_rps.set_ylabel("requests (thick) and errors (thin) per second")
     ax_rps.set_ylim(bottom=0)
-    ax_rps.set_title("Requests per second, all operations (client side)")
+    ax_rps.set_title("Requests and errors per second, all operations (client side)")
     ax_p99.set_title("p99 latency per second from intended send time, all operations")
     ax_p99.set_ylabel("p99 latency (ms, log)")
     log_axis(ax_p99)
@@ -227,6 +229,8 @@ def plot_timeseries(
         handles += [
             Line2D([], [], color="gray", ls=BALANCING_STYLES.get(m, "-"), label=m) for m in modes
         ]
+    if any(faults.get(key) for key in order) if faults else False:
+        handles.append(Line2D([], [], color="black", ls=":", lw=1, label="replica down"))
     for ax in (ax_rps, ax_p99):
         ax.grid(alpha=0.3)
         ax.legend(handles=handles, fontsize=8, loc="upper right")
