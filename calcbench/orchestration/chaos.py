@@ -35,14 +35,14 @@ WATCH_INTERVAL: Final = 0.25
 @dataclass(frozen=True)
 class FaultEvent:
     """A replica went down: killed (`kill`) or by itself (`died`), `second` seconds into the
-    measured phase (None: between phases), and was healthy again `recovered_in` seconds later.
+    measured phase (None: between phases), and was healthy again `restarted_in` seconds later.
     `lost` when what it served in the phase before it went down could not be read: the phase's
     server figures for it are then partial."""
 
     kind: str
     replica: str
     second: float | None
-    recovered_in: float | None
+    restarted_in: float | None
     lost: bool = False
 
     @classmethod
@@ -54,7 +54,7 @@ class FaultEvent:
             "kind": self.kind,
             "replica": self.replica,
             "second": None if self.second is None else round(self.second, 3),
-            "restarted_in": None if self.recovered_in is None else round(self.recovered_in, 3),
+            "restarted_in": None if self.restarted_in is None else round(self.restarted_in, 3),
             "server_figures": _figures(self),
         }
 
