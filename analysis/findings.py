@@ -20,6 +20,7 @@ from calcbench.core.vocabulary import (
     FAULT_OUTCOMES,
     PROTOCOLS,
     SERVER_MODEL_DESCRIPTIONS,
+    FaultKind,
 )
 
 #: How a verdict reads for each metric (lower latency and CPU are better, higher rates are).
@@ -76,26 +77,25 @@ def _injected(settings: Mapping[str, Any]) -> dict[tuple[str, str], str]:
     """(service, outcome) -> the `--fault` flag that causes it, from run.json's settings."""
     flags = settings.get("faults") or ([settings["fault"]] if settings.get("fault") else [])
     causes: dict[tuple[str, str], str] = {}
-    for flag in flags:
-        kind, _, spec = str(flag).partition("=")
-        for fault, outcomes in FAULT_OUTCOMES.items():
-            for outcome in outcomes if kind == fault else ():
-                causes.setdefault((spec.split(":")[0], outcome), str(flag))
+    for flag in map(str, flags):
+        kind, _, spec = flag.partition("=")
+        if kind in FAULT_OUTCOMES:
+            for outcome in FAULT_OUTCOMES[FaultKind(kind)]:
+                causes.setdefault((spec.split(":")[0], outcome), flag)
     return causes
 
 
 def _unexpected_errors(errors: pd.DataFrame, injected: Mapping[tuple[str, str], str]) -> list[str]:
     unexpected = errors[~errors["expected"].astype(bool)] if not errors.empty else errors
-    return [
-        f"{label(str(r['protocol']))} {r['operation']} ({r['balancing']}): {int(r['count'])} "
-        f"{r['outcome']} errors (code {r['code'] or '-'}), "
-        + (
-            f"from the injected {cause}."
-            if (cause := injected.get((str(r["operation"]), str(r["outcome"]))))
-            else "not the injected division by zero."
+    out = []
+    for r in unexpected.to_dict("records"):
+        cause = injected.get((str(r["operation"]), str(r["outcome"])))
+        why = f"from the injected {cause}" if cause else "not the injected division by zero"
+        out.append(
+            f"{label(str(r['protocol']))} {r['operation']} ({r['balancing']}): "
+            f"{int(r['count'])} {r['outcome']} errors (code {r['code'] or '-'}), {why}."
         )
-        for r in unexpected.to_dict("records")
-    ]
+    return out
 
 
 def _reading(metric: str, verdict: str) -> str:
